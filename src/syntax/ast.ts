@@ -1,0 +1,94 @@
+/**
+ * The syntax tree: untyped instruction nodes, as BuildKit's parser produces them (parser.Node), with
+ * source ranges. The typed interpretation of each instruction (what its args mean) is the lowering
+ * phase's job (like BuildKit's `instructions` package). `rootc parse --json` prints this tree.
+ */
+import type { Diagnostic, SourceRange } from '../diagnostics/diagnostic.js';
+
+export type EscapeChar = '\\' | '`';
+
+/** A parser directive at the top of the file: `# escape=`, `# syntax=`, `# check=`. */
+export interface Directive {
+  name: string;
+  value: string;
+  range: SourceRange;
+}
+
+/** `--name=value` (or `--name` alone: value undefined) before an instruction's arguments. */
+export interface Flag {
+  name: string;
+  value: string | undefined;
+  /** The flag as written, e.g. `--from=build`. */
+  raw: string;
+  range: SourceRange;
+}
+
+/** One argument as Docker's builder receives it. */
+export interface Arg {
+  /**
+   * The value: JSON-decoded for exec form; for ENV/LABEL/ARG/ANNOTATION keys and values, quotes and
+   * escapes processed (no variable expansion); otherwise the word as written.
+   */
+  value: string;
+  /** The text as written in the logical line (quotes and escapes kept; continuations removed). */
+  raw: string;
+  /** Where it is in the source (may span continuation lines). */
+  range: SourceRange;
+}
+
+export interface Heredoc {
+  /** The delimiter word, quotes removed. */
+  name: string;
+  /** The body, each line with its newline, without the terminator line. `<<-` strips leading tabs. */
+  content: string;
+  /** False when the delimiter was quoted (`<<"EOF"`, `<<'EOF'`): no variable expansion in the body. */
+  expand: boolean;
+  /** `<<-`: leading tabs stripped from body lines and terminator. */
+  chomp: boolean;
+  /** The `<<EOF` word on the instruction line. */
+  range: SourceRange;
+  /** The body lines and terminator. */
+  bodyRange: SourceRange;
+}
+
+export interface InstructionNode {
+  /** Upper-case keyword, e.g. `RUN`. */
+  keyword: string;
+  keywordRange: SourceRange;
+  /** From the keyword to the end of the instruction (last continuation line, heredoc terminator). */
+  range: SourceRange;
+  flags: Flag[];
+  /** Exec form (a valid JSON array of strings). */
+  json: boolean;
+  /**
+   * Arguments as Docker's builder receives them:
+   * - exec form: the array's strings;
+   * - shell-form RUN/CMD/ENTRYPOINT/SHELL body and HEALTHCHECK's command: one arg with continuations
+   *   joined exactly as Docker joins them;
+   * - ENV/LABEL/ARG/ANNOTATION: pairs flattened [k1, v1, k2, v2] (ARG without a default: [k, ""]
+   *   with `hasValue` false in `pairs`);
+   * - otherwise the whitespace-separated words.
+   */
+  args: Arg[];
+  /** For ENV/LABEL/ARG/ANNOTATION: the pairs, with whether `=` (or the legacy `ENV k v` form) gave a value. */
+  pairs?: { key: Arg; value: Arg | undefined; legacy: boolean }[];
+  heredocs: Heredoc[];
+  /** ONBUILD's inner instruction. */
+  inner?: InstructionNode;
+  /** The logical line after continuation joining, from the keyword on (for display and fmt). */
+  original: string;
+  /** Comment lines immediately above the instruction, `#` and one space removed. */
+  comments: string[];
+}
+
+export interface RootfileAst {
+  file: string;
+  directives: Directive[];
+  escape: EscapeChar;
+  instructions: InstructionNode[];
+}
+
+export interface ParseResult {
+  ast: RootfileAst;
+  diagnostics: Diagnostic[];
+}

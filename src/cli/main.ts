@@ -11,7 +11,9 @@ import { printDiagnostics, UsageError } from './output.js';
 const program = new Command();
 program
   .name('rootc')
-  .description('Compile a Rootfile into minimal, reproducible container images (rootfs tar, Docker, OCI, ACI).')
+  .description(
+    'Compile a Rootfile into minimal, reproducible container images (rootfs tar, Docker, OCI, ACI).',
+  )
   .version(process.env.npm_package_version ?? '0.1.0')
   .showSuggestionAfterError(true)
   .exitOverride();

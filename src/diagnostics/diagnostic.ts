@@ -39,7 +39,12 @@ export interface Diagnostic {
   notes?: DiagnosticNote[];
 }
 
-export function error(code: string, message: string, location?: SourceLocation, extra?: Partial<Diagnostic>): Diagnostic {
+export function error(
+  code: string,
+  message: string,
+  location?: SourceLocation,
+  extra?: Partial<Diagnostic>,
+): Diagnostic {
   return { severity: 'error', code, message, ...(location ? { location } : {}), ...extra };
 }
 

@@ -17,7 +17,12 @@ const cache = new WeakMap<object, Map<string, SourceText>>();
  */
 export function renderDiagnostic(d: Diagnostic, options: RenderOptions = {}): string {
   const paint = (code: string, s: string) => (options.color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const sev = d.severity === 'error' ? paint('1;31', 'error') : d.severity === 'warning' ? paint('1;33', 'warning') : paint('1;36', 'info');
+  const sev =
+    d.severity === 'error'
+      ? paint('1;31', 'error')
+      : d.severity === 'warning'
+        ? paint('1;33', 'warning')
+        : paint('1;36', 'info');
   const where = d.location
     ? `${d.location.file}:${d.location.range.start.line}:${d.location.range.start.column}: `
     : 'rootc: ';
@@ -53,7 +58,10 @@ function sourceExcerpt(d: Diagnostic, options: RenderOptions): string | undefine
   const text = src.lineText(start.line).replace(/\t/g, ' ');
   const gutter = String(start.line);
   const pad = ' '.repeat(gutter.length);
-  const width = end.line === start.line ? Math.max(1, end.column - start.column) : Math.max(1, text.length - start.column + 1);
+  const width =
+    end.line === start.line
+      ? Math.max(1, end.column - start.column)
+      : Math.max(1, text.length - start.column + 1);
   const caret = ' '.repeat(Math.max(0, start.column - 1)) + '^' + (width > 1 ? '~'.repeat(width - 1) : '');
   return `  ${gutter} | ${text}\n  ${pad} | ${options.color ? `\x1b[1;32m${caret}\x1b[0m` : caret}`;
 }

@@ -45,7 +45,8 @@ export class SourceText {
     if (start === undefined) return '';
     const next = this.lineStarts[line];
     let end = next === undefined ? this.text.length : next;
-    while (end > start && (this.text.charCodeAt(end - 1) === 10 || this.text.charCodeAt(end - 1) === 13)) end--;
+    while (end > start && (this.text.charCodeAt(end - 1) === 10 || this.text.charCodeAt(end - 1) === 13))
+      end--;
     return this.text.slice(start, end);
   }
 }

@@ -11,7 +11,11 @@ const MAX_SYMLINKS = 255;
  * With `followFinal` false (the default) a symlink in the last component is not followed, so callers can
  * replace or inspect the link itself. Missing components are fine: the rest is appended literally.
  */
-export function resolveInRoot(root: string, unsafePath: string, options: { followFinal?: boolean } = {}): string {
+export function resolveInRoot(
+  root: string,
+  unsafePath: string,
+  options: { followFinal?: boolean } = {},
+): string {
   const absRoot = path.resolve(root);
   const pending = splitComponents(unsafePath);
   const resolved: string[] = [];

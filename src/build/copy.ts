@@ -1,0 +1,177 @@
+/**
+ * COPY/ADD into a rootfs with Docker's rules (BuildKit's copy op: CopyDirContentsOnly, CreateDestPath,
+ * AllowWildcard): a directory source copies its contents; several sources, a wildcard or a trailing `/`
+ * make the destination a directory; otherwise a file lands at the destination path, or inside it when it
+ * is an existing directory. Every write is resolved inside the rootfs (resolveInRoot), so a symlink in
+ * the image can never send a write to the host. Hardlinks within one copy stay hardlinks.
+ */
+import {
+  chmodSync,
+  copyFileSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  type Stats,
+  symlinkSync,
+  utimesSync,
+} from 'node:fs';
+import path from 'node:path';
+import { byteOrder } from '../context/context.js';
+import { cleanImagePath, resolveInRoot } from '../fsutil/securejoin.js';
+
+export interface CopySource {
+  /** Host path of the source (already resolved inside its own root). */
+  abs: string;
+  /** Name used when the source lands inside a directory (its base name). */
+  name: string;
+}
+
+export interface CopyOptions {
+  /** The rootfs being built (host path). */
+  rootfs: string;
+  sources: CopySource[];
+  /** Destination inside the image, absolute (already joined with WORKDIR). */
+  dest: string;
+  /** The destination was written with a trailing slash, or there are several sources / a wildcard. */
+  destIsDir: boolean;
+  /** Owner of everything copied; undefined keeps the source's ids (COPY --from=<stage>). */
+  owner?: { uid: number; gid: number };
+  /** Mode bits for everything copied (--chmod); undefined keeps the source's. */
+  mode?: number;
+  /** Filter on paths below a directory source (relative to it); false skips the entry (and its subtree). */
+  include?: (relBelowSource: string, stat: Stats) => boolean;
+}
+
+export class CopyError extends Error {}
+
+export function copyIntoRootfs(opts: CopyOptions): { files: number; bytes: number } {
+  const stats = { files: 0, bytes: 0 };
+  const links = new Map<string, string>();
+  const destClean = cleanImagePath(opts.dest);
+  for (const source of opts.sources) {
+    const st = lstatSync(source.abs);
+    if (st.isDirectory()) {
+      const destDir = ensureDir(opts.rootfs, destClean, opts);
+      copyDirContents(source.abs, destDir, '', opts, stats, links);
+    } else {
+      let target: string;
+      if (opts.destIsDir) {
+        const dir = ensureDir(opts.rootfs, destClean, opts);
+        target = path.join(dir, source.name);
+      } else {
+        const resolved = resolveInRoot(opts.rootfs, destClean, { followFinal: true });
+        const existing = tryLstat(resolved);
+        if (existing?.isDirectory()) target = path.join(resolved, source.name);
+        else {
+          ensureDir(opts.rootfs, path.posix.dirname(destClean), opts);
+          target = resolveInRoot(opts.rootfs, destClean);
+        }
+      }
+      copyEntry(source.abs, st, target, opts, stats, links);
+    }
+  }
+  return stats;
+}
+
+/** mkdir -p inside the root: missing components are created 0755 (owned by the copy's owner, as BuildKit). */
+function ensureDir(rootfs: string, imageDir: string, opts: CopyOptions): string {
+  const parts = cleanImagePath(imageDir).split('/').filter(Boolean);
+  let current = '/';
+  let host = path.resolve(rootfs);
+  for (const part of parts) {
+    current = path.posix.join(current, part);
+    host = resolveInRoot(rootfs, current, { followFinal: true });
+    const st = tryLstat(host);
+    if (st?.isDirectory()) continue;
+    if (st) rmSync(host, { recursive: true, force: true });
+    mkdirSync(host, { mode: 0o755, recursive: true });
+    chmodSync(host, 0o755);
+    const owner = opts.owner ?? { uid: 0, gid: 0 };
+    lchownSync(host, owner.uid, owner.gid);
+  }
+  return host;
+}
+
+function copyDirContents(
+  srcDir: string,
+  destDir: string,
+  rel: string,
+  opts: CopyOptions,
+  stats: { files: number; bytes: number },
+  links: Map<string, string>,
+): void {
+  for (const name of readdirSync(srcDir).sort(byteOrder)) {
+    const childRel = rel ? `${rel}/${name}` : name;
+    const src = path.join(srcDir, name);
+    const st = lstatSync(src);
+    if (opts.include && !opts.include(childRel, st)) continue;
+    // The destination may hold a symlink to a directory: follow it inside the root, as Docker does.
+    const target = st.isDirectory() ? resolveWithin(opts.rootfs, destDir, name) : path.join(destDir, name);
+    copyEntry(src, st, target, opts, stats, links);
+    if (st.isDirectory()) copyDirContents(src, target, childRel, opts, stats, links);
+  }
+}
+
+function resolveWithin(rootfs: string, hostDir: string, name: string): string {
+  const rel = path.relative(path.resolve(rootfs), path.join(hostDir, name));
+  return resolveInRoot(rootfs, `/${rel}`, { followFinal: true });
+}
+
+function copyEntry(
+  src: string,
+  st: Stats,
+  target: string,
+  opts: CopyOptions,
+  stats: { files: number; bytes: number },
+  links: Map<string, string>,
+): void {
+  const existing = tryLstat(target);
+  const uid = opts.owner?.uid ?? st.uid;
+  const gid = opts.owner?.gid ?? st.gid;
+  const mode = opts.mode ?? st.mode & 0o7777;
+  if (st.isDirectory()) {
+    if (existing && !existing.isDirectory()) rmSync(target, { force: true });
+    if (!existing?.isDirectory()) mkdirSync(target);
+    lchownSync(target, uid, gid);
+    chmodSync(target, mode);
+    utimesSync(target, st.atime, st.mtime);
+    return;
+  }
+  if (existing) rmSync(target, { recursive: true, force: true });
+  if (st.nlink > 1 && !st.isSymbolicLink()) {
+    const inode = `${st.dev}:${st.ino}`;
+    const first = links.get(inode);
+    if (first) {
+      linkSync(first, target);
+      return;
+    }
+    links.set(inode, target);
+  }
+  if (st.isSymbolicLink()) {
+    symlinkSync(readlinkSync(src), target);
+    lchownSync(target, uid, gid);
+    lutimesSync(target, st.atime, st.mtime);
+    stats.files++;
+    return;
+  }
+  if (!st.isFile()) throw new CopyError(`cannot copy ${src}: not a regular file, directory or symlink`);
+  copyFileSync(src, target);
+  lchownSync(target, uid, gid);
+  chmodSync(target, mode);
+  utimesSync(target, st.atime, st.mtime);
+  stats.files++;
+  stats.bytes += st.size;
+}
+
+function tryLstat(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}

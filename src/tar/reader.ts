@@ -1,0 +1,188 @@
+import { Readable } from 'node:stream';
+import type { TarEntrySpec } from './entry.js';
+import {
+  applyExtensions,
+  BLOCK,
+  decodeBlock,
+  isZeroBlock,
+  padding,
+  parsePax,
+  type RawHeader,
+} from './header.js';
+
+/** One member as read: its raw (uncleaned) header and, for files, a one-shot body. */
+export interface TarMember {
+  header: RawHeader;
+  /** The file's bytes; must be consumed before asking for the next member (else they are skipped). */
+  body(): AsyncIterable<Buffer>;
+}
+
+/** Pulls exact byte counts out of a chunk stream without copying more than a header. */
+class ByteSource {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private done = false;
+  constructor(private readonly it: AsyncIterator<Buffer | Uint8Array | string>) {}
+
+  private async fill(n: number): Promise<boolean> {
+    while (this.buffered < n && !this.done) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.done = true;
+        break;
+      }
+      const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
+      if (b.length === 0) continue;
+      this.chunks.push(b);
+      this.buffered += b.length;
+    }
+    return this.buffered >= n;
+  }
+
+  /** Exactly n bytes, or null at a clean end of input. Throws on a truncated read. */
+  async read(n: number): Promise<Buffer | null> {
+    if (!(await this.fill(n))) {
+      if (this.buffered === 0) return null;
+      throw new Error('unexpected end of tar archive');
+    }
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      this.consume(n);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.chunks[0]!;
+      const take = Math.min(c.length, n - off);
+      c.copy(out, off, 0, take);
+      off += take;
+      this.consume(take);
+    }
+    return out;
+  }
+
+  /** Up to n bytes as they come (zero-copy slices of the input chunks). */
+  async *stream(n: number): AsyncGenerator<Buffer> {
+    let left = n;
+    while (left > 0) {
+      if (!(await this.fill(1))) throw new Error('unexpected end of tar archive');
+      const c = this.chunks[0]!;
+      const take = Math.min(c.length, left);
+      const out = c.subarray(0, take);
+      this.consume(take);
+      left -= take;
+      yield out;
+    }
+  }
+
+  async skip(n: number): Promise<void> {
+    for await (const _ of this.stream(n)) {
+      // discard
+    }
+  }
+
+  private consume(n: number): void {
+    this.buffered -= n;
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= n) {
+        this.chunks.shift();
+        n -= c.length;
+      } else {
+        this.chunks[0] = c.subarray(n);
+        n = 0;
+      }
+    }
+  }
+}
+
+/**
+ * Reads a tar stream member by member (ustar, PAX incl. binary `SCHILY.xattr.*`, GNU long names and base-256
+ * numbers). Extension records are folded into the member they describe; unknown member types are skipped.
+ */
+export async function* readTar(
+  input: AsyncIterable<Buffer | Uint8Array | string>,
+): AsyncGenerator<TarMember> {
+  const src = new ByteSource(input[Symbol.asyncIterator]());
+  let globalPax: Map<string, Buffer> | null = null;
+  let pax: Map<string, Buffer> | null = null;
+  let longName: string | null = null;
+  let longLink: string | null = null;
+  for (;;) {
+    const block = await src.read(BLOCK);
+    if (block === null || isZeroBlock(block)) return;
+    const kind = decodeBlock(block);
+    if (kind.kind === 'pax' || kind.kind === 'gnu-longname' || kind.kind === 'gnu-longlink') {
+      const data = await src.read(kind.size);
+      if (data === null) throw new Error('unexpected end of tar archive');
+      const copy = Buffer.from(data);
+      await src.skip(padding(kind.size));
+      if (kind.kind === 'pax') {
+        const parsed = parsePax(copy);
+        if (kind.global) globalPax = new Map([...(globalPax ?? []), ...parsed]);
+        else pax = parsed;
+      } else {
+        const s = cstr(copy);
+        if (kind.kind === 'gnu-longname') longName = s;
+        else longLink = s;
+      }
+      continue;
+    }
+    if (kind.kind === 'skip') {
+      await src.skip(kind.size + padding(kind.size));
+      pax = longName = longLink = null;
+      continue;
+    }
+    const merged = globalPax || pax ? new Map([...(globalPax ?? []), ...(pax ?? [])]) : null;
+    const header = applyExtensions(kind.header, merged, longName, longLink);
+    pax = longName = longLink = null;
+    // Hardlinks and others may carry a size in odd archives; the data still has to be skipped.
+    const dataSize = header.type === 'file' ? header.size : kind.header.size;
+    let remaining = dataSize;
+    let detached = false;
+    const body = async function* (): AsyncGenerator<Buffer> {
+      while (remaining > 0 && !detached) {
+        for await (const chunk of src.stream(Math.min(remaining, 1 << 20))) {
+          remaining -= chunk.length;
+          yield chunk;
+          if (detached) return;
+        }
+      }
+    };
+    yield { header, body };
+    detached = true;
+    if (remaining > 0) await src.skip(remaining);
+    await src.skip(padding(dataSize));
+  }
+}
+
+function cstr(b: Buffer): string {
+  const end = b.indexOf(0);
+  return b.toString('utf8', 0, end < 0 ? b.length : end);
+}
+
+/** A member as a TarEntrySpec (path as stored, uncleaned); `open()` streams the body. */
+export function memberToSpec(m: TarMember): TarEntrySpec {
+  const h = m.header;
+  const spec: TarEntrySpec = {
+    path: h.name,
+    type: h.type,
+    mode: h.mode,
+    uid: h.uid,
+    gid: h.gid,
+    mtime: h.mtime,
+  };
+  if (h.type === 'file') {
+    spec.size = h.size;
+    spec.open = () => Readable.from(m.body(), { objectMode: false });
+  }
+  if (h.type === 'symlink' || h.type === 'hardlink') spec.linkname = h.linkname;
+  if (h.type === 'char' || h.type === 'block') {
+    spec.devmajor = h.devmajor;
+    spec.devminor = h.devminor;
+  }
+  if (Object.keys(h.xattrs).length > 0) spec.xattrs = h.xattrs;
+  return spec;
+}

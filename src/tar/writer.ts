@@ -1,0 +1,83 @@
+import { Readable } from 'node:stream';
+import type { TarEntrySpec } from './entry.js';
+import { BLOCK, encodeHeader, padding } from './header.js';
+
+export interface TarWriteOptions {
+  /** Entries with a later mtime get this one (SOURCE_DATE_EPOCH). */
+  clampMtime?: number;
+}
+
+/** A file changed size between the walk and the read: the tar would be corrupt, so we stop. */
+export class TarSizeError extends Error {
+  constructor(
+    readonly path: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(
+      `${path}: changed size while being archived (expected ${expected} bytes, read ${actual}${actual > expected ? '+' : ''})`,
+    );
+    this.name = 'TarSizeError';
+  }
+}
+
+const ZEROS = Buffer.alloc(BLOCK * 2);
+
+/**
+ * Deterministic tar bytes from entries, in the order given (producers sort). PAX only where needed, no
+ * uname/gname, no atime/ctime; file content streamed from `open()` and its size checked.
+ */
+export async function* tarChunks(
+  entries: Iterable<TarEntrySpec> | AsyncIterable<TarEntrySpec>,
+  options: TarWriteOptions = {},
+): AsyncGenerator<Buffer> {
+  for await (const e of entries) {
+    const isFile = e.type === 'file';
+    const size = isFile ? (e.size ?? 0) : 0;
+    let mtime = e.mtime;
+    if (options.clampMtime !== undefined && mtime > options.clampMtime) mtime = options.clampMtime;
+    if (!e.path) throw new Error('tar entry with an empty path');
+    yield encodeHeader({
+      path: e.path,
+      type: e.type,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      mtime,
+      size,
+      ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
+      ...(e.devmajor !== undefined ? { devmajor: e.devmajor } : {}),
+      ...(e.devminor !== undefined ? { devminor: e.devminor } : {}),
+      ...(e.xattrs ? { xattrs: e.xattrs } : {}),
+    });
+    if (!isFile || size === 0) {
+      // Still open+close an empty file so a producer's handle is released; content must be empty.
+      if (isFile && e.open) {
+        for await (const chunk of e.open()) {
+          if ((chunk as Buffer).length > 0) throw new TarSizeError(e.path, 0, (chunk as Buffer).length);
+        }
+      }
+      continue;
+    }
+    if (!e.open) throw new Error(`${e.path}: file entry without content`);
+    let written = 0;
+    for await (const chunk of e.open()) {
+      const buf = chunk as Buffer;
+      written += buf.length;
+      if (written > size) throw new TarSizeError(e.path, size, written);
+      yield buf;
+    }
+    if (written !== size) throw new TarSizeError(e.path, size, written);
+    const pad = padding(size);
+    if (pad) yield ZEROS.subarray(0, pad);
+  }
+  yield ZEROS;
+}
+
+/** `tarChunks` as a byte stream. */
+export function tarStream(
+  entries: Iterable<TarEntrySpec> | AsyncIterable<TarEntrySpec>,
+  options: TarWriteOptions = {},
+): Readable {
+  return Readable.from(tarChunks(entries, options), { objectMode: false, highWaterMark: 1 << 16 });
+}

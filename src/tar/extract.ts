@@ -1,0 +1,342 @@
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  closeSync,
+  type Dirent,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  type Stats,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { cleanImagePath, resolveInRoot } from '../fsutil/securejoin.js';
+import { writeXattr } from '../fsutil/xattr.js';
+import { OPAQUE_WHITEOUT, type TarEntrySpec, WHITEOUT_PREFIX } from './entry.js';
+import { memberToSpec, readTar } from './reader.js';
+
+/**
+ * How whiteout entries are treated: `apply` (a layer on top of a tree: `.wh.x` deletes x, `.wh..wh..opq`
+ * empties the directory of what this layer did not bring), `overlay` (turned into overlayfs whiteouts: a 0/0
+ * char device and `trusted.overlay.opaque=y`), `keep` (written as ordinary files).
+ */
+export type WhiteoutMode = 'apply' | 'overlay' | 'keep';
+
+export interface ExtractOptions {
+  whiteouts?: WhiteoutMode;
+  /** lchown entries to their uid/gid. Default: when running as (namespace) root. */
+  sameOwner?: boolean;
+  /** Try mknod for devices (and mkfifo for fifos). Default: when running as (namespace) root. */
+  mknod?: boolean;
+  /** Apply xattrs (default true). Failures are recorded, not fatal. */
+  xattrs?: boolean;
+}
+
+/** A device node or fifo that could not be created on disk; it is still part of the layer. */
+export interface SkippedNode {
+  path: string;
+  type: 'char' | 'block' | 'fifo';
+  major: number;
+  minor: number;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface ExtractReport {
+  entries: number;
+  /** Bytes of file content written. */
+  bytes: number;
+  /** Device nodes and fifos not created (no privilege): recorded, never fatal. */
+  skippedNodes: SkippedNode[];
+  /** Xattrs the filesystem or our privileges refused, as `path: name`. */
+  skippedXattrs: string[];
+  /** Entries dropped as meaningless or hostile (e.g. a hardlink to a missing file), with the reason. */
+  warnings: string[];
+}
+
+const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Extracts a tar byte stream (already decompressed) into `root`. Every write stays inside `root`. */
+export async function extractTar(
+  input: AsyncIterable<Buffer | Uint8Array> | Readable,
+  root: string,
+  options: ExtractOptions = {},
+): Promise<ExtractReport> {
+  async function* specs(): AsyncGenerator<TarEntrySpec> {
+    for await (const m of readTar(input as AsyncIterable<Buffer>)) yield memberToSpec(m);
+  }
+  return applyEntries(specs(), root, options);
+}
+
+interface DirMeta {
+  mode: number;
+  mtime: number;
+}
+
+/**
+ * Writes entries into the tree at `root`, like containerd's `applyNaive`: each name cleaned (`..` and `/`
+ * clamped at the root), its parent resolved with `resolveInRoot` so symlinks already in the tree (absolute or
+ * relative) resolve inside it, whatever is in the way removed (a directory over a directory merges), hardlink
+ * targets resolved inside the root, lchown before chmod (chown clears setuid), directory modes and mtimes set
+ * last so that read-only directories can still be filled.
+ */
+export async function applyEntries(
+  entries: Iterable<TarEntrySpec> | AsyncIterable<TarEntrySpec>,
+  root: string,
+  options: ExtractOptions = {},
+): Promise<ExtractReport> {
+  const absRoot = path.resolve(root);
+  mkdirSync(absRoot, { recursive: true });
+  const whiteouts = options.whiteouts ?? 'apply';
+  const sameOwner = options.sameOwner ?? isRoot();
+  const mknod = options.mknod ?? isRoot();
+  const xattrs = options.xattrs ?? true;
+  const report: ExtractReport = { entries: 0, bytes: 0, skippedNodes: [], skippedXattrs: [], warnings: [] };
+  const unpacked = new Set<string>();
+  const dirs = new Map<string, DirMeta>();
+  const parentCache = new Map<string, string>();
+
+  const resolveParent = (dir: string): string => {
+    let host = parentCache.get(dir);
+    if (host === undefined) {
+      host = resolveInRoot(absRoot, dir, { followFinal: true });
+      parentCache.set(dir, host);
+    }
+    return host;
+  };
+  const ensureDir = (host: string, clean: string): void => {
+    try {
+      mkdirSync(host, { recursive: true, mode: 0o755 });
+    } catch (e) {
+      throw new DiagnosticError(
+        error(
+          'tar/extract-parent',
+          `cannot create the parent directory of ${clean}: ${(e as Error).message}`,
+        ),
+      );
+    }
+  };
+
+  for await (const spec of entries) {
+    report.entries++;
+    const clean = cleanImagePath(spec.path);
+    if (clean === '/') {
+      await drain(spec);
+      continue;
+    }
+    const base = path.posix.basename(clean);
+    const dir = path.posix.dirname(clean);
+    let parentHost: string;
+    try {
+      parentHost = resolveParent(dir);
+    } catch (e) {
+      report.warnings.push(`${clean}: ${(e as Error).message}; entry dropped`);
+      await drain(spec);
+      continue;
+    }
+
+    if (whiteouts !== 'keep' && base.startsWith(WHITEOUT_PREFIX)) {
+      ensureDir(parentHost, clean);
+      if (base === OPAQUE_WHITEOUT) {
+        if (whiteouts === 'apply') removeNotUnpacked(parentHost, unpacked);
+        else if (!writeXattr(parentHost, 'trusted.overlay.opaque', Buffer.from('y'))) {
+          report.skippedXattrs.push(`${dir}: trusted.overlay.opaque`);
+        }
+      } else {
+        const victim = base.slice(WHITEOUT_PREFIX.length);
+        if (victim === '' || victim === '.' || victim === '..') {
+          report.warnings.push(`${clean}: whiteout of "${victim}" ignored`);
+        } else if (whiteouts === 'apply') {
+          rmSync(path.join(parentHost, victim), { recursive: true, force: true });
+        } else {
+          const target = path.join(parentHost, victim);
+          rmSync(target, { recursive: true, force: true });
+          if (!makeNode(target, 'char', 0, 0, 0)) {
+            const p = path.posix.join(dir, victim);
+            report.skippedNodes.push({ path: p, type: 'char', major: 0, minor: 0, mode: 0, uid: 0, gid: 0 });
+          }
+        }
+      }
+      parentCache.clear();
+      await drain(spec);
+      continue;
+    }
+
+    ensureDir(parentHost, clean);
+    const target = path.join(parentHost, base);
+    let existing: Stats | undefined;
+    try {
+      existing = lstatSync(target);
+    } catch {
+      existing = undefined;
+    }
+    if (existing && !(existing.isDirectory() && spec.type === 'directory')) {
+      rmSync(target, { recursive: true, force: true });
+      parentCache.clear();
+    }
+
+    switch (spec.type) {
+      case 'directory':
+        if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o700 });
+        break;
+      case 'file':
+        report.bytes += await writeFile(target, spec);
+        break;
+      case 'symlink':
+        symlinkSync(spec.linkname ?? '', target);
+        parentCache.clear();
+        break;
+      case 'hardlink': {
+        const linkClean = cleanImagePath(spec.linkname ?? '');
+        const source = resolveInRoot(absRoot, linkClean, { followFinal: false });
+        let st: Stats | undefined;
+        try {
+          st = lstatSync(source);
+        } catch {
+          st = undefined;
+        }
+        if (!st || st.isDirectory()) {
+          report.warnings.push(
+            `${clean}: hardlink to ${st ? 'a directory' : 'a missing file'} ${linkClean} dropped`,
+          );
+          continue;
+        }
+        linkSync(source, target);
+        unpacked.add(target);
+        continue; // the link shares the inode: its metadata is the target's
+      }
+      case 'char':
+      case 'block':
+      case 'fifo': {
+        const major = spec.devmajor ?? 0;
+        const minor = spec.devminor ?? 0;
+        if (!mknod || !makeNode(target, spec.type, major, minor, spec.mode)) {
+          report.skippedNodes.push({
+            path: clean,
+            type: spec.type,
+            major,
+            minor,
+            mode: spec.mode,
+            uid: spec.uid,
+            gid: spec.gid,
+          });
+          continue;
+        }
+        break;
+      }
+    }
+    unpacked.add(target);
+
+    if (sameOwner) {
+      try {
+        lchownSync(target, spec.uid, spec.gid);
+      } catch (e) {
+        throw new DiagnosticError(
+          error(
+            'tar/extract-owner',
+            `cannot set owner ${spec.uid}:${spec.gid} of ${clean}: ${(e as Error).message}` +
+              ((e as NodeJS.ErrnoException).code === 'EINVAL'
+                ? ' (the id is not mapped in this user namespace: add subordinate ids in /etc/subuid and /etc/subgid)'
+                : ''),
+          ),
+        );
+      }
+    }
+    if (xattrs && spec.xattrs) {
+      for (const [name, value] of Object.entries(spec.xattrs)) {
+        if (!writeXattr(target, name, value)) report.skippedXattrs.push(`${clean}: ${name}`);
+      }
+    }
+    if (spec.type === 'directory') {
+      dirs.set(target, { mode: spec.mode, mtime: spec.mtime });
+    } else if (spec.type !== 'symlink') {
+      chmodSync(target, spec.mode & 0o7777);
+      lutimesSync(target, spec.mtime, spec.mtime);
+    } else {
+      lutimesSync(target, spec.mtime, spec.mtime);
+    }
+  }
+  // Deepest first, so setting a parent's mtime is not undone by touching a child.
+  for (const [host, meta] of [...dirs].sort((a, b) => b[0].length - a[0].length)) {
+    try {
+      chmodSync(host, meta.mode & 0o7777);
+      lutimesSync(host, meta.mtime, meta.mtime);
+    } catch {
+      // removed again by a later whiteout
+    }
+  }
+  return report;
+}
+
+async function drain(spec: TarEntrySpec): Promise<void> {
+  if (spec.type === 'file' && spec.open && (spec.size ?? 0) > 0) {
+    for await (const _ of spec.open()) {
+      // skip content
+    }
+  }
+}
+
+async function writeFile(target: string, spec: TarEntrySpec): Promise<number> {
+  // O_EXCL: whatever was at `target` is gone, so nothing (not a planted symlink) can redirect this write.
+  const fd = openSync(target, 'wx', 0o600);
+  let n = 0;
+  try {
+    if (spec.open && (spec.size ?? 0) > 0) {
+      for await (const chunk of spec.open()) {
+        const buf = chunk as Buffer;
+        let off = 0;
+        while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+        n += buf.length;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (spec.size !== undefined && n !== spec.size) {
+    throw new DiagnosticError(
+      error('tar/extract-size', `${spec.path}: expected ${spec.size} bytes, got ${n}`),
+    );
+  }
+  return n;
+}
+
+/** mknod/mkfifo through the coreutils binaries (Node has neither call). */
+function makeNode(
+  target: string,
+  type: 'char' | 'block' | 'fifo',
+  major: number,
+  minor: number,
+  mode: number,
+): boolean {
+  const m = (mode & 0o7777).toString(8);
+  const args =
+    type === 'fifo'
+      ? ['-m', m, target, 'p']
+      : ['-m', m, target, type === 'char' ? 'c' : 'b', String(major), String(minor)];
+  const r = spawnSync('mknod', args, { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+/** Opaque whiteout: remove everything below `dir` that this layer has not unpacked itself. */
+function removeNotUnpacked(dir: string, unpacked: Set<string>): void {
+  let children: Dirent[];
+  try {
+    children = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const child of children) {
+    const p = path.join(dir, child.name);
+    if (!unpacked.has(p)) rmSync(p, { recursive: true, force: true });
+    else if (child.isDirectory()) removeNotUnpacked(p, unpacked);
+  }
+}

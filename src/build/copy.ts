@@ -175,3 +175,36 @@ function tryLstat(p: string): Stats | undefined {
     return undefined;
   }
 }
+
+/**
+ * Copies the shared-library closure found by elf/deps.ts from `sourceRoot` into the rootfs at the same
+ * image paths: symlinks (of files and of directories such as /lib64 → usr/lib64) recreated when the path
+ * is free in the image, files copied with their modes, owned by root or the COPY's owner.
+ */
+export function copyDepsIntoRootfs(
+  rootfs: string,
+  sourceRoot: string,
+  entries: readonly ({ path: string; kind: 'file' } | { path: string; kind: 'symlink'; target: string })[],
+  owner: { uid: number; gid: number } = { uid: 0, gid: 0 },
+): { files: number; bytes: number } {
+  const stats = { files: 0, bytes: 0 };
+  const opts: CopyOptions = { rootfs, sources: [], dest: '/', destIsDir: true, owner };
+  for (const entry of entries) {
+    if (entry.kind !== 'symlink') continue;
+    const target = resolveInRoot(rootfs, entry.path);
+    if (tryLstat(target)) continue;
+    ensureDir(rootfs, path.posix.dirname(entry.path), opts);
+    symlinkSync(entry.target, resolveInRoot(rootfs, entry.path));
+    lchownSync(resolveInRoot(rootfs, entry.path), owner.uid, owner.gid);
+  }
+  for (const entry of entries) {
+    if (entry.kind !== 'file') continue;
+    const src = resolveInRoot(sourceRoot, entry.path);
+    const st = lstatSync(src);
+    const dir = ensureDir(rootfs, path.posix.dirname(entry.path), opts);
+    const target = path.join(dir, path.posix.basename(entry.path));
+    if (tryLstat(target)?.isDirectory()) continue;
+    copyEntry(src, st, target, { ...opts, mode: undefined }, stats, new Map());
+  }
+  return stats;
+}

@@ -73,12 +73,33 @@ export interface InstructionNode {
   /** For ENV/LABEL/ARG/ANNOTATION: the pairs, with whether `=` (or the legacy `ENV k v` form) gave a value. */
   pairs?: { key: Arg; value: Arg | undefined; legacy: boolean }[];
   heredocs: Heredoc[];
-  /** ONBUILD's inner instruction. */
+  /** ONBUILD's inner instruction (its heredocs are on it, not on the ONBUILD node). */
   inner?: InstructionNode;
+  /** FROM only: which form (rootc's source kinds, or an image reference) and its parts. */
+  from?: FromClause;
   /** The logical line after continuation joining, from the keyword on (for display and fmt). */
   original: string;
   /** Comment lines immediately above the instruction, `#` and one space removed. */
   comments: string[];
+}
+
+/**
+ * FROM's form. `args` stays BuildKit's word list ([kind, source, AS, name] or [image, AS, name]);
+ * flags written after a kind's source (`FROM tarball x.tgz --sha256=…`) are in the node's `flags`.
+ */
+export interface FromClause {
+  /** `image` is a registry reference (or a stage name); `scratch` is `FROM scratch`. */
+  kind: 'image' | 'scratch' | 'tarball' | 'stage3' | 'debootstrap' | 'docker-archive' | 'oci' | 'aci';
+  /** The reference, path, URL, suite, dir or file, as written (lowering expands ARGs in it). */
+  source: Arg;
+  /** The `AS name` stage name, as written. */
+  stageName?: Arg;
+}
+
+/** A comment line (`#` and surrounding spaces removed); parser directives are not comments. */
+export interface Comment {
+  text: string;
+  range: SourceRange;
 }
 
 export interface RootfileAst {
@@ -86,6 +107,8 @@ export interface RootfileAst {
   directives: Directive[];
   escape: EscapeChar;
   instructions: InstructionNode[];
+  /** Every comment line of the file in order, also those inside continuations (for fmt, the LSP). */
+  comments?: Comment[];
 }
 
 export interface ParseResult {

@@ -1,0 +1,373 @@
+/**
+ * Parsed instruction (tokens) → InstructionNode. Argument values come from the logical line's text
+ * through BuildKit's own line parsers (`line_parsers.go`): parseMaybeJSON, parseMaybeJSONToList,
+ * parseStringsWhitespaceDelimited, parseString, parseNameVal, parseNameOrNameVal, parseHealthConfig,
+ * parseSubCommand.
+ */
+import type { IToken } from 'chevrotain';
+import type { SourceRange } from '../diagnostics/diagnostic.js';
+import type { SourceText } from '../diagnostics/source.js';
+import { suggest } from '../diagnostics/suggest.js';
+import type { Arg, EscapeChar, Flag, FromClause, Heredoc, InstructionNode } from './ast.js';
+import { SyntaxCodes } from './codes.js';
+import { parseJson } from './json.js';
+import { instructionNames } from './lexer.js';
+import { type LogicalLine, type RawDiagnostic, rangeToSource } from './lines.js';
+import type { ParsedInstruction } from './parser.js';
+import { unquote } from './shlex.js';
+import { isSpace } from './unicode.js';
+import { type Piece, parseWords, processFlag, splitFirstWhitespace, splitWhitespace } from './words.js';
+
+export interface BuildContext {
+  line: LogicalLine;
+  /** Offset of the logical line in the lexed text. */
+  base: number;
+  source: SourceText;
+  escape: EscapeChar;
+  diagnostics: RawDiagnostic[];
+}
+
+export function buildInstruction(p: ParsedInstruction, cx: BuildContext): InstructionNode {
+  const { line } = cx;
+  const text = line.text;
+  const kwStart = p.keyword.startOffset - cx.base;
+  const kwEnd = tokEnd(p.keyword) - cx.base;
+  const keyword = p.keyword.image.toUpperCase();
+  const range = (a: number, b: number): SourceRange => {
+    const [s, e] = rangeToSource(line, a, b);
+    return cx.source.range(s, e);
+  };
+  const report = (code: string, message: string, a: number, b: number, suggestion?: string) => {
+    const [s, e] = rangeToSource(line, a, b);
+    cx.diagnostics.push({
+      severity: 'error',
+      code,
+      message,
+      start: s,
+      end: e,
+      ...(suggestion ? { suggestion } : {}),
+    });
+  };
+
+  const flags: Flag[] = p.flags.map((t) => toFlag(t, cx.base, range));
+
+  // The arguments as BuildKit's splitCommand leaves them: from the first non-flag word to the end
+  // of the logical line, trimmed.
+  let rs = text.length;
+  if (p.rest.length > 0) rs = p.rest[0]!.startOffset - cx.base;
+  else if (p.inner) rs = p.inner.keyword.startOffset - cx.base;
+  let re = text.length;
+  while (re > rs && isSpace(text.charCodeAt(re - 1))) re--;
+  while (rs < re && isSpace(text.charCodeAt(rs))) rs++;
+  const rest = text.slice(rs, re);
+  const arg = (pc: Piece, value = pc.text): Arg => ({
+    value,
+    raw: pc.text,
+    range: range(rs + pc.start, rs + pc.end),
+  });
+  const unq = (s: string) => unquote(s, cx.escape).value;
+
+  const node: InstructionNode = {
+    keyword,
+    keywordRange: range(kwStart, kwEnd),
+    range: cx.source.range(toSourceStart(line, kwStart), line.end),
+    flags,
+    json: false,
+    args: [],
+    heredocs: [],
+    original: text.slice(kwStart),
+    comments: kwStart === 0 ? line.comments : [],
+  };
+
+  /** parseMaybeJSON (`list` false) / parseMaybeJSONToList (`list` true). */
+  const maybeJson = (r: string, base: number, list: boolean): void => {
+    if (r === '' && !list) return;
+    const j = parseJson(r);
+    if (j.kind === 'json') {
+      node.json = true;
+      for (const it of j.items)
+        node.args.push({
+          value: it.text,
+          raw: r.slice(it.start, it.end),
+          range: range(base + it.start, base + it.end),
+        });
+      return;
+    }
+    if (j.kind === 'not-strings') {
+      report(
+        SyntaxCodes.jsonNotStrings,
+        'when using JSON array syntax, arrays must be comprised of strings only',
+        base,
+        base + r.length,
+      );
+    }
+    if (list) {
+      for (const w of splitWhitespace(r))
+        node.args.push({ value: w.text, raw: w.text, range: range(base + w.start, base + w.end) });
+    } else node.args.push({ value: r, raw: r, range: range(base, base + r.length) });
+  };
+
+  switch (p.family) {
+    case 'shell':
+      maybeJson(rest, rs, false);
+      break;
+    case 'list':
+      maybeJson(rest, rs, true);
+      break;
+    case 'words':
+      for (const w of splitWhitespace(rest)) node.args.push(arg(w));
+      break;
+    case 'string':
+      if (rest !== '') node.args.push(arg({ text: rest, start: 0, end: rest.length }));
+      break;
+    case 'keyValue':
+    case 'annotation': {
+      const words = parseWords(rest, cx.escape);
+      if (words.length === 0) break;
+      node.pairs = [];
+      if (!words[0]!.text.includes('=') && p.family === 'keyValue') {
+        // Legacy `ENV name value`: the value is the rest of the line as written.
+        const parts = splitFirstWhitespace(rest);
+        if (parts.length < 2) {
+          report(SyntaxCodes.invalidKeyValue, `${keyword} must have two arguments`, rs, re);
+          const k = arg(parts[0]!, unq(parts[0]!.text));
+          node.pairs.push({ key: k, value: undefined, legacy: true });
+          node.args.push(k);
+          break;
+        }
+        const k = arg(parts[0]!, unq(parts[0]!.text));
+        const v = arg(parts[1]!, unq(parts[1]!.text));
+        node.pairs.push({ key: k, value: v, legacy: true });
+        node.args.push(k, v);
+        break;
+      }
+      for (const w of words) {
+        const eq = w.text.indexOf('=');
+        if (eq < 0) {
+          report(
+            SyntaxCodes.invalidKeyValue,
+            `Syntax error - can't find = in ${JSON.stringify(w.text)}. Must be of the form: name=value`,
+            rs + w.start,
+            rs + w.end,
+          );
+          continue;
+        }
+        const kp = { text: w.text.slice(0, eq), start: w.start, end: w.start + eq };
+        const vp = { text: w.text.slice(eq + 1), start: w.start + eq + 1, end: w.end };
+        const k = arg(kp, unq(kp.text));
+        const v = arg(vp, unq(vp.text));
+        node.pairs.push({ key: k, value: v, legacy: false });
+        node.args.push(k, v);
+      }
+      break;
+    }
+    case 'arg': {
+      const words = parseWords(rest, cx.escape);
+      node.pairs = [];
+      for (const w of words) {
+        const eq = w.text.indexOf('=');
+        if (eq < 0) {
+          const k = arg(w, unq(w.text));
+          node.pairs.push({ key: k, value: undefined, legacy: false });
+          node.args.push(k, { value: '', raw: '', range: range(rs + w.end, rs + w.end) });
+          continue;
+        }
+        const kp = { text: w.text.slice(0, eq), start: w.start, end: w.start + eq };
+        const vp = { text: w.text.slice(eq + 1), start: w.start + eq + 1, end: w.end };
+        const k = arg(kp, unq(kp.text));
+        const v = arg(vp, unq(vp.text));
+        node.pairs.push({ key: k, value: v, legacy: false });
+        node.args.push(k, v);
+      }
+      break;
+    }
+    case 'include': {
+      const words = parseWords(rest, cx.escape);
+      if (words.length === 0) {
+        report(SyntaxCodes.missingArgument, 'INCLUDE requires a stdlib name or a path', kwStart, kwEnd);
+        break;
+      }
+      node.args.push(arg(words[0]!, unq(words[0]!.text)));
+      node.pairs = [];
+      for (const w of words.slice(1)) {
+        const eq = w.text.indexOf('=');
+        if (eq <= 0) {
+          report(
+            SyntaxCodes.invalidKeyValue,
+            `INCLUDE arguments must be KEY=VALUE, not ${JSON.stringify(w.text)}`,
+            rs + w.start,
+            rs + w.end,
+          );
+          continue;
+        }
+        const kp = { text: w.text.slice(0, eq), start: w.start, end: w.start + eq };
+        const vp = { text: w.text.slice(eq + 1), start: w.start + eq + 1, end: w.end };
+        const k = arg(kp, unq(kp.text));
+        const v = arg(vp, unq(vp.text));
+        node.pairs.push({ key: k, value: v, legacy: false });
+        node.args.push(k, v);
+      }
+      break;
+    }
+    case 'healthcheck': {
+      // parseHealthConfig: the type word, then parseMaybeJSON on what follows.
+      let sep = 0;
+      while (sep < rest.length && !isSpace(rest.charCodeAt(sep))) sep++;
+      let next = sep;
+      while (next < rest.length && isSpace(rest.charCodeAt(next))) next++;
+      if (sep === 0) break;
+      node.args.push(arg({ text: rest.slice(0, sep), start: 0, end: sep }));
+      maybeJson(rest.slice(next), rs + next, false);
+      break;
+    }
+    case 'from':
+      buildFrom(p, node, cx, range, report);
+      break;
+    case 'onbuild': {
+      if (!p.inner) {
+        report(SyntaxCodes.missingArgument, 'ONBUILD requires an instruction', kwStart, kwEnd);
+        break;
+      }
+      const inner = buildInstruction(p.inner, cx);
+      const k = inner.keyword;
+      if (k === 'ONBUILD') {
+        report(
+          SyntaxCodes.invalidOnbuild,
+          "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+          p.inner.keyword.startOffset - cx.base,
+          tokEnd(p.inner.keyword) - cx.base,
+        );
+      } else if (k === 'FROM' || k === 'MAINTAINER') {
+        report(
+          SyntaxCodes.invalidOnbuild,
+          `${k} isn't allowed as an ONBUILD trigger`,
+          p.inner.keyword.startOffset - cx.base,
+          tokEnd(p.inner.keyword) - cx.base,
+        );
+      }
+      node.inner = inner;
+      break;
+    }
+    case 'unknown': {
+      const word = p.keyword.image;
+      const s = suggest(word, instructionNames);
+      report(
+        SyntaxCodes.unknownInstruction,
+        `unknown instruction ${JSON.stringify(word)}${s ? ` (did you mean ${s}?)` : ''}`,
+        kwStart,
+        kwEnd,
+        s,
+      );
+      for (const w of splitWhitespace(rest)) node.args.push(arg(w));
+      break;
+    }
+  }
+
+  if (keyword === 'MAINTAINER') {
+    const [s, e] = rangeToSource(line, kwStart, kwEnd);
+    cx.diagnostics.push({
+      severity: 'warning',
+      code: SyntaxCodes.deprecatedMaintainer,
+      message: 'MAINTAINER is deprecated: use LABEL maintainer="…"',
+      start: s,
+      end: e,
+    });
+  }
+
+  // Heredocs belong to the instruction that opens them (for ONBUILD, the inner one).
+  if (p.family !== 'onbuild') node.heredocs = heredocsOf(line, cx);
+  return node;
+}
+
+/** End offset (exclusive) of a token; tokens inserted by error recovery have none. */
+function tokEnd(t: IToken): number {
+  return t.startOffset + t.image.length;
+}
+
+function toSourceStart(line: LogicalLine, offset: number): number {
+  return rangeToSource(line, offset, offset + 1)[0];
+}
+
+function toFlag(t: IToken, base: number, range: (a: number, b: number) => SourceRange): Flag {
+  const text = processFlag(t.image);
+  const body = text.slice(2);
+  const eq = body.indexOf('=');
+  return {
+    name: eq < 0 ? body : body.slice(0, eq),
+    value: eq < 0 ? undefined : body.slice(eq + 1),
+    raw: t.image,
+    range: range(t.startOffset - base, tokEnd(t) - base),
+  };
+}
+
+function heredocsOf(line: LogicalLine, cx: BuildContext): Heredoc[] {
+  return line.heredocs.map((h) => {
+    const [s, e] = rangeToSource(line, h.word.start, h.word.end);
+    return {
+      name: h.word.name,
+      content: h.content,
+      expand: h.word.expand,
+      chomp: h.word.chomp,
+      range: cx.source.range(s, e),
+      bodyRange: cx.source.range(h.bodyStart, h.bodyEnd),
+    };
+  });
+}
+
+function buildFrom(
+  p: ParsedInstruction,
+  node: InstructionNode,
+  cx: BuildContext,
+  range: (a: number, b: number) => SourceRange,
+  report: (code: string, message: string, a: number, b: number) => void,
+): void {
+  const f = p.from!;
+  const off = (t: IToken) => [t.startOffset - cx.base, tokEnd(t) - cx.base] as const;
+  const arg = (t: IToken): Arg => {
+    const [a, b] = off(t);
+    return { value: t.image, raw: t.image, range: range(a, b) };
+  };
+  let clause: FromClause | undefined;
+  if (f.kind && f.source) {
+    const kind = f.kind.image.toLowerCase() as FromClause['kind'];
+    clause = { kind, source: arg(f.source) };
+    node.args.push(arg(f.kind), arg(f.source));
+    for (const t of f.trailingFlags) node.flags.push(toFlag(t, cx.base, range));
+  } else if (f.image) {
+    clause = { kind: f.image.image === 'scratch' ? 'scratch' : 'image', source: arg(f.image) };
+    node.args.push(arg(f.image));
+  }
+  if (f.as) {
+    node.args.push(arg(f.as));
+    if (f.name && !f.name.isInsertedInRecovery) {
+      node.args.push(arg(f.name));
+      if (clause) clause.stageName = arg(f.name);
+    }
+  }
+  if (clause) node.from = clause;
+  if (!f.image && !f.kind) {
+    const [a, b] = off(p.keyword);
+    report(
+      SyntaxCodes.missingArgument,
+      'FROM requires an image, `scratch` or a source kind (tarball, stage3, …)',
+      a,
+      b,
+    );
+  }
+  if (f.extra.length > 0) {
+    const first = f.extra[0]!;
+    const last = f.extra[f.extra.length - 1]!;
+    for (const t of f.extra) node.args.push(arg(t));
+    const expected = f.as
+      ? 'nothing after the stage name'
+      : f.kind
+        ? 'only --flags or `AS name` after the source'
+        : '`AS name` or the end of the line';
+    report(
+      SyntaxCodes.invalidInstruction,
+      `unexpected ${JSON.stringify(first.image)} in FROM: expected ${expected}`,
+      off(first)[0],
+      off(last)[1],
+    );
+  }
+}

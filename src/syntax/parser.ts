@@ -1,0 +1,247 @@
+/**
+ * Pass 2 grammar (Chevrotain, embedded actions): one rule per instruction family over the tokens of
+ * the logical lines. The rules find the structure (keyword, builder flags, arguments, FROM's forms,
+ * ONBUILD's inner instruction); `instructions.ts` computes argument values from the text with
+ * BuildKit's own splitting rules. Built once per process.
+ */
+import {
+  EmbeddedActionsParser,
+  type IRecognitionException,
+  type IToken,
+  type TokenType,
+  tokenMatcher,
+} from 'chevrotain';
+import {
+  As,
+  allTokens,
+  DashDash,
+  Flag,
+  type InstructionName,
+  keywords,
+  Newline,
+  PlainWord,
+  Word,
+} from './lexer.js';
+
+export type Family =
+  | 'shell' // RUN CMD ENTRYPOINT SHELL: exec form or one shell string
+  | 'list' // ADD COPY VOLUME REMOVE: exec form or whitespace-separated words
+  | 'words' // EXPOSE: whitespace-separated words
+  | 'string' // USER WORKDIR STOPSIGNAL MAINTAINER: the rest of the line
+  | 'keyValue' // ENV LABEL (incl. legacy `ENV k v`)
+  | 'annotation' // ANNOTATION key=value…
+  | 'arg' // ARG name[=value]…
+  | 'include' // INCLUDE name KEY=VALUE…
+  | 'healthcheck'
+  | 'from'
+  | 'onbuild'
+  | 'unknown';
+
+export interface ParsedFrom {
+  kind?: IToken;
+  source?: IToken;
+  image?: IToken;
+  as?: IToken;
+  name?: IToken;
+  trailingFlags: IToken[];
+  extra: IToken[];
+}
+
+export interface ParsedInstruction {
+  family: Family;
+  keyword: IToken;
+  flags: IToken[];
+  dashdash?: IToken;
+  rest: IToken[];
+  from?: ParsedFrom;
+  inner?: ParsedInstruction;
+}
+
+const families: Record<InstructionName, Family> = {
+  RUN: 'shell',
+  CMD: 'shell',
+  ENTRYPOINT: 'shell',
+  SHELL: 'shell',
+  ADD: 'list',
+  COPY: 'list',
+  VOLUME: 'list',
+  REMOVE: 'list',
+  EXPOSE: 'words',
+  USER: 'string',
+  WORKDIR: 'string',
+  STOPSIGNAL: 'string',
+  MAINTAINER: 'string',
+  ENV: 'keyValue',
+  LABEL: 'keyValue',
+  ANNOTATION: 'annotation',
+  ARG: 'arg',
+  INCLUDE: 'include',
+  HEALTHCHECK: 'healthcheck',
+  FROM: 'from',
+  ONBUILD: 'onbuild',
+};
+
+/** FROM's rootc source kinds (the word after FROM, when a source follows it). */
+export const fromKinds = new Set(['tarball', 'stage3', 'debootstrap', 'docker-archive', 'oci', 'aci']);
+
+interface Tail {
+  flags: IToken[];
+  dashdash?: IToken;
+  rest: IToken[];
+}
+
+class RootfileParser extends EmbeddedActionsParser {
+  constructor() {
+    super(allTokens, { recoveryEnabled: true, maxLookahead: 2 });
+    this.performSelfAnalysis();
+  }
+
+  rootfile = this.RULE('rootfile', (): ParsedInstruction[] => {
+    const out: ParsedInstruction[] = [];
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(Newline) },
+        {
+          ALT: () => {
+            const ins = this.SUBRULE(this.instruction);
+            this.ACTION(() => out.push(ins));
+          },
+        },
+      ]);
+    });
+    return out;
+  });
+
+  /** `--flag…` then an optional `--`. */
+  flags = this.RULE('flags', (): Pick<Tail, 'flags' | 'dashdash'> => {
+    const flags: IToken[] = [];
+    let dashdash: IToken | undefined;
+    this.MANY(() => {
+      flags.push(this.CONSUME(Flag));
+    });
+    this.OPTION(() => {
+      dashdash = this.CONSUME(DashDash);
+    });
+    return dashdash ? { flags, dashdash } : { flags };
+  });
+
+  /** Flags, then every word to the end of the logical line. */
+  tail = this.RULE('tail', (): Tail => {
+    const f = this.SUBRULE(this.flags);
+    const rest: IToken[] = [];
+    this.MANY(() => {
+      rest.push(this.CONSUME(Word));
+    });
+    return { ...f, rest };
+  });
+
+  from = this.RULE('from', (): ParsedInstruction => {
+    const keyword = this.CONSUME(keywords.FROM);
+    const f = this.SUBRULE(this.flags);
+    const p: ParsedFrom = { trailingFlags: [], extra: [] };
+    this.OPTION(() => {
+      this.OR({
+        IGNORE_AMBIGUITIES: true,
+        DEF: [
+          {
+            // `FROM <kind> <source> [--flag…]`: a kind word followed by a source word.
+            GATE: () => this.kindAhead(),
+            ALT: () => {
+              p.kind = this.CONSUME1(Word);
+              p.source = this.CONSUME2(Word);
+              this.MANY1(() => {
+                p.trailingFlags.push(this.CONSUME(Flag));
+              });
+            },
+          },
+          {
+            ALT: () => {
+              p.image = this.CONSUME3(Word);
+            },
+          },
+        ],
+      });
+      this.OPTION1(() => {
+        p.as = this.CONSUME(As);
+        p.name = this.CONSUME4(Word);
+      });
+    });
+    this.MANY2(() => {
+      p.extra.push(this.CONSUME5(Word));
+    });
+    return { family: 'from', keyword, ...f, rest: [], from: p };
+  });
+
+  onbuild = this.RULE('onbuild', (): ParsedInstruction => {
+    const keyword = this.CONSUME(keywords.ONBUILD);
+    const f = this.SUBRULE(this.flags);
+    let inner: ParsedInstruction | undefined;
+    this.OPTION(() => {
+      inner = this.SUBRULE(this.instruction);
+    });
+    return inner
+      ? { family: 'onbuild', keyword, ...f, rest: [], inner }
+      : { family: 'onbuild', keyword, ...f, rest: [] };
+  });
+
+  unknown = this.RULE('unknown', (): ParsedInstruction => {
+    const keyword = this.CONSUME(PlainWord);
+    const t = this.SUBRULE(this.tail);
+    return { family: 'unknown', keyword, ...t };
+  });
+
+  instruction = this.RULE('instruction', (): ParsedInstruction => {
+    return this.OR(this.alternatives());
+  });
+
+  private alts: { ALT: () => ParsedInstruction }[] | undefined;
+  private alternatives(): { ALT: () => ParsedInstruction }[] {
+    if (this.alts) return this.alts;
+    const alts: { ALT: () => ParsedInstruction }[] = [];
+    let idx = 0;
+    for (const [name, family] of Object.entries(families) as [InstructionName, Family][]) {
+      if (family === 'from' || family === 'onbuild') continue;
+      const i = idx++;
+      const tok: TokenType = keywords[name];
+      alts.push({
+        ALT: () => {
+          const keyword = this.consume(i, tok);
+          const t = this.subrule(i, this.tail);
+          return { family, keyword, ...t };
+        },
+      });
+    }
+    alts.push({ ALT: () => this.SUBRULE(this.from) });
+    alts.push({ ALT: () => this.SUBRULE(this.onbuild) });
+    alts.push({ ALT: () => this.SUBRULE(this.unknown) });
+    this.alts = alts;
+    return alts;
+  }
+
+  private kindAhead(): boolean {
+    const a = this.LA(1);
+    const b = this.LA(2);
+    return (
+      tokenMatcher(a, PlainWord) &&
+      !tokenMatcher(a, Flag) &&
+      fromKinds.has(a.image.toLowerCase()) &&
+      tokenMatcher(b, Word) &&
+      !tokenMatcher(b, As) &&
+      !tokenMatcher(b, Flag) &&
+      !tokenMatcher(b, DashDash)
+    );
+  }
+}
+
+let instance: RootfileParser | undefined;
+
+/** Parses a token vector of logical lines. The parser instance is built once per process. */
+export function parseTokens(tokens: IToken[]): {
+  instructions: ParsedInstruction[];
+  errors: IRecognitionException[];
+} {
+  instance ??= new RootfileParser();
+  instance.input = tokens;
+  const instructions = instance.rootfile();
+  return { instructions, errors: instance.errors };
+}

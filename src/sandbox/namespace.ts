@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { findHostTool } from './hosttools.js';
+
+/** Set in the environment of the re-executed rootc: the build namespace is already entered. */
+export const BUILD_NS_ENV = 'ROOTC_IN_BUILD_NS';
+
+export function inBuildNamespace(): boolean {
+  return process.env[BUILD_NS_ENV] === '1';
+}
+
+/** Whether rootc runs as real root (mount namespace only) or must map itself in a user namespace. */
+export function buildNamespaceMode(): 'root' | 'rootless' {
+  return process.getuid?.() === 0 ? 'root' : 'rootless';
+}
+
+/**
+ * The command that re-executes `argv` (normally `[process.execPath, ...process.execArgv, ...process.argv.slice(1)]`)
+ * in the build namespace: a private mount namespace, so every mount of the build disappears with it even
+ * on SIGKILL; rootless, also a user namespace mapping the caller to root and the image's other ids to the
+ * caller's subordinate range (`--map-auto`). `setpriv --pdeathsig` makes the child die with its parent.
+ */
+export function buildNamespaceCommand(argv: string[]): string[] {
+  const unshare = findHostTool('unshare');
+  if (!unshare) {
+    throw new DiagnosticError(
+      error(
+        'build/missing-host-tool',
+        'rootc build needs util-linux "unshare" on the host; it was not found',
+      ),
+    );
+  }
+  const ns =
+    buildNamespaceMode() === 'root'
+      ? ['--mount', '--propagation', 'private']
+      : ['--user', '--map-auto', '--map-root-user', '--mount', '--propagation', 'private'];
+  if (buildNamespaceMode() === 'rootless') checkSubordinateIds();
+  const setpriv = findHostTool('setpriv');
+  const prefix = setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];
+  return [...prefix, unshare, ...ns, '--', ...argv];
+}
+
+/**
+ * Re-executes the current rootc process inside the build namespace and resolves with the child's exit
+ * code (128+n when killed by signal n), forwarding SIGINT and SIGTERM to it. Resolves immediately with
+ * `undefined` when already inside. The caller (the CLI) sets `process.exitCode` from the result; library
+ * code never exits.
+ */
+export async function reexecInBuildNamespace(
+  argv: string[] = [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+): Promise<number | undefined> {
+  if (inBuildNamespace()) return undefined;
+  const command = buildNamespaceCommand(argv);
+  const child = spawn(command[0]!, command.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, [BUILD_NS_ENV]: '1' },
+  });
+  const forward = (sig: NodeJS.Signals) => () => {
+    child.kill(sig);
+  };
+  const onInt = forward('SIGINT');
+  const onTerm = forward('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => {
+        if (signal) {
+          const n = (
+            { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15 } as Record<
+              string,
+              number
+            >
+          )[signal];
+          resolve(128 + (n ?? 0));
+        } else resolve(code ?? 1);
+      });
+    });
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
+
+/**
+ * Rootless builds need subordinate ids for the caller (/etc/subuid, /etc/subgid) and the setuid helpers
+ * from package uidmap; without them, say exactly what to do (issue 7 will add a single-id fallback).
+ */
+export function checkSubordinateIds(user = userInfo()): void {
+  const missing: string[] = [];
+  for (const tool of ['newuidmap', 'newgidmap']) if (!findHostTool(tool)) missing.push(tool);
+  const hasRange = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .some((l) => {
+          const owner = l.split(':')[0];
+          return owner === user.username || owner === String(user.uid);
+        });
+    } catch {
+      return false;
+    }
+  };
+  const notes: string[] = [];
+  if (missing.length > 0) notes.push(`install package uidmap (${missing.join(', ')} not found)`);
+  if (!hasRange('/etc/subuid') || !hasRange('/etc/subgid')) {
+    notes.push(
+      `add subordinate ids for ${user.username}: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user.username}`,
+    );
+  }
+  if (notes.length > 0) {
+    throw new DiagnosticError(
+      error(
+        'build/rootless-unavailable',
+        'rootless builds need a user namespace with subordinate ids',
+        undefined,
+        {
+          notes: notes.map((message) => ({ message })),
+        },
+      ),
+    );
+  }
+}

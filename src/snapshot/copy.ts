@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import { lstatSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { OPAQUE_WHITEOUT, type TarEntrySpec, WHITEOUT_PREFIX } from '../tar/entry.js';
+import { applyEntries } from '../tar/extract.js';
+import { compareBytes, statToSpec } from '../tar/tree.js';
+import { diffDirEntries } from './diffdir.js';
+import {
+  dirMetaEqual,
+  entryEqual,
+  isDirMode,
+  type Manifest,
+  recordManifest,
+  sameDirIdentity,
+} from './manifest.js';
+import { SnapshotStore } from './store.js';
+import type { ActiveSnapshot, SnapshotDriver } from './types.js';
+
+/** One change found by comparing two manifests, in the terms of an overlay upper dir. */
+export interface TreeChange {
+  rel: string;
+  kind: 'entry' | 'dir' | 'opaque-dir' | 'whiteout';
+}
+
+/**
+ * Compares a tree with the manifest recorded before the step, deciding as overlayfs would so that both
+ * drivers give the same layer: new or changed entries; a directory whose own metadata changed; a
+ * directory that replaced another entry or directory at its path (different inode or birth time) is
+ * opaque and everything below it is new; a deletion is one whiteout at the topmost deleted path.
+ * (umoci's mtree diff writes per-file whiteouts for a replaced directory; an opaque one is what the
+ * overlay driver produces, and is smaller.) Ancestors of every change are added as plain directories.
+ */
+export function compareManifests(before: Manifest, after: Manifest): TreeChange[] {
+  const changes = new Map<string, TreeChange['kind']>();
+  const freshDirs = new Set<string>(); // new or replaced directories: no whiteouts below, everything new
+  const underFresh = (rel: string) => {
+    const parent = path.posix.dirname(rel);
+    return parent !== '.' && freshDirs.has(parent);
+  };
+  const keys = [...after.keys()].sort(compareBytes);
+  for (const rel of keys) {
+    const now = after.get(rel)!;
+    const old = underFresh(rel) ? undefined : before.get(rel);
+    if (isDirMode(now.mode)) {
+      if (old === undefined) {
+        freshDirs.add(rel);
+        changes.set(rel, 'dir');
+      } else if (!isDirMode(old.mode) || !sameDirIdentity(old, now)) {
+        freshDirs.add(rel);
+        changes.set(rel, 'opaque-dir');
+      } else if (!dirMetaEqual(old, now)) changes.set(rel, 'dir');
+    } else if (old === undefined || !entryEqual(old, now)) changes.set(rel, 'entry');
+  }
+  for (const rel of before.keys()) {
+    if (after.has(rel)) continue;
+    const parent = path.posix.dirname(rel);
+    if (parent === '.') {
+      changes.set(rel, 'whiteout');
+      continue;
+    }
+    const p = after.get(parent);
+    if (p && isDirMode(p.mode) && !freshDirs.has(parent) && !underFresh(parent) && before.has(parent)) {
+      changes.set(rel, 'whiteout');
+    }
+  }
+  // Ancestors: overlayfs copies every parent of a change up into the upper dir.
+  for (const rel of [...changes.keys()]) {
+    let parent = path.posix.dirname(rel);
+    while (parent !== '.' && !changes.has(parent)) {
+      changes.set(parent, 'dir');
+      parent = path.posix.dirname(parent);
+    }
+  }
+  return [...changes.entries()]
+    .map(([rel, kind]) => ({ rel, kind }))
+    .sort((a, b) => compareBytes(a.rel, b.rel));
+}
+
+function emptyFile(rel: string): TarEntrySpec {
+  return {
+    path: rel,
+    type: 'file',
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    mtime: 0,
+    size: 0,
+    open: () => Readable.from([]),
+  };
+}
+
+/** The changes as entries read from the working tree (hardlinks among them kept as links). */
+function changeSpecs(tree: string, changes: TreeChange[]): TarEntrySpec[] {
+  const specs: TarEntrySpec[] = [];
+  const firstOfInode = new Map<number, string>();
+  for (const c of changes) {
+    if (c.kind === 'whiteout') {
+      const dir = path.posix.dirname(c.rel);
+      const name = WHITEOUT_PREFIX + path.posix.basename(c.rel);
+      specs.push(emptyFile(dir === '.' ? name : `${dir}/${name}`));
+      continue;
+    }
+    const host = path.join(tree, c.rel);
+    const st = lstatSync(host);
+    let spec = statToSpec(host, c.rel, st);
+    if (!spec) continue;
+    if (spec.type === 'file' && st.nlink > 1) {
+      const first = firstOfInode.get(st.ino);
+      if (first === undefined) firstOfInode.set(st.ino, c.rel);
+      else {
+        const { path: p, mode, uid, gid, mtime, xattrs } = spec;
+        spec = {
+          path: p,
+          type: 'hardlink',
+          linkname: first,
+          mode,
+          uid,
+          gid,
+          mtime,
+          ...(xattrs ? { xattrs } : {}),
+        };
+      }
+    }
+    specs.push(spec);
+    if (c.kind === 'opaque-dir') specs.push(emptyFile(`${c.rel}/${OPAQUE_WHITEOUT}`));
+  }
+  return specs.sort((a, b) => compareBytes(a.path, b.path));
+}
+
+/**
+ * Copy driver, for where overlayfs cannot be mounted: one working tree mutated in place, a manifest
+ * recorded before each step and compared after it. The changes are written as an overlay-format diff
+ * dir (the same committed form as the overlay driver's), so a layer is read the same way whichever driver
+ * made it. The tree after a commit is kept as the "head" and reused by the next `prepare` of that key;
+ * any other parent is materialized by applying the chain's diffs to an empty tree.
+ */
+export class CopyDriver implements SnapshotDriver {
+  readonly kind = 'copy' as const;
+  readonly store: SnapshotStore;
+  private head: { key: string; tree: string; manifest: Manifest } | undefined;
+
+  constructor(readonly root: string) {
+    this.store = new SnapshotStore(root);
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.store.has(key);
+  }
+
+  async parentOf(key: string): Promise<string | undefined> {
+    return (await this.store.meta(key)).parent;
+  }
+
+  async *diff(key: string): AsyncIterable<TarEntrySpec> {
+    const [, ...ancestors] = await this.store.chain(key);
+    const meta = await this.store.meta(key);
+    yield* diffDirEntries(this.store.fsDir(key), {
+      lowers: ancestors.map((k) => this.store.fsDir(k)),
+      pruneUnchangedDirs: meta.prunedDirs,
+    });
+  }
+
+  remove(key: string): Promise<void> {
+    return this.store.remove(key);
+  }
+
+  async close(): Promise<void> {
+    if (this.head) await rm(this.head.tree, { recursive: true, force: true });
+    this.head = undefined;
+  }
+
+  async prepare(parent: string | undefined): Promise<ActiveSnapshot> {
+    const chain = await this.store.chain(parent);
+    if (this.head && this.head.key === parent) {
+      const { tree, manifest } = this.head;
+      this.head = undefined;
+      return new CopyActive(this, parent, chain, tree, manifest);
+    }
+    const tree = path.join(this.root, 'work', `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+    await mkdir(tree, { recursive: true, mode: 0o755 });
+    for (const key of [...chain].reverse()) {
+      await applyEntries(this.diff(key), tree, { whiteouts: 'apply' });
+    }
+    return new CopyActive(this, parent, chain, tree, recordManifest(tree));
+  }
+
+  /** Called by a committed CopyActive: its tree becomes the head for the next step. */
+  async adoptHead(key: string, tree: string, manifest: Manifest): Promise<void> {
+    await this.close();
+    this.head = { key, tree, manifest };
+  }
+}
+
+class CopyActive implements ActiveSnapshot {
+  private temp: string | undefined;
+  private after: Manifest | undefined;
+  private done = false;
+
+  constructor(
+    private readonly driver: CopyDriver,
+    readonly parent: string | undefined,
+    private readonly chain: string[],
+    readonly rootfs: string,
+    private readonly before: Manifest,
+  ) {}
+
+  /** Compares the tree with the manifest and writes the overlay-format diff dir (once). */
+  private async writeDiffDir(): Promise<string> {
+    if (this.temp) return this.temp;
+    const temp = await this.driver.store.newTemp();
+    const after = recordManifest(this.rootfs);
+    const changes = compareManifests(this.before, after);
+    await mkdir(path.join(temp, 'fs'), { mode: 0o755 });
+    await applyEntries(changeSpecs(this.rootfs, changes), path.join(temp, 'fs'), { whiteouts: 'overlay' });
+    this.temp = temp;
+    this.after = after;
+    return temp;
+  }
+
+  async *diff(): AsyncIterable<TarEntrySpec> {
+    const temp = await this.writeDiffDir();
+    yield* diffDirEntries(path.join(temp, 'fs'), {
+      lowers: this.chain.map((k) => this.driver.store.fsDir(k)),
+      pruneUnchangedDirs: false,
+    });
+  }
+
+  async commit(key: string): Promise<string> {
+    if (this.done) throw new Error('snapshot already committed or released');
+    const temp = await this.writeDiffDir();
+    const published = await this.driver.store.publish(temp, key, {
+      ...(this.parent !== undefined ? { parent: this.parent } : {}),
+      prunedDirs: false,
+    });
+    if (!published) await rm(temp, { recursive: true, force: true });
+    this.done = true;
+    await this.driver.adoptHead(key, this.rootfs, this.after!);
+    return key;
+  }
+
+  async release(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await rm(this.rootfs, { recursive: true, force: true });
+    if (this.temp) await rm(this.temp, { recursive: true, force: true });
+  }
+}

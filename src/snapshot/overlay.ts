@@ -1,0 +1,165 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import type { TarEntrySpec } from '../tar/entry.js';
+import { diffDirEntries } from './diffdir.js';
+import { SnapshotStore } from './store.js';
+import type { ActiveSnapshot, SnapshotDriver } from './types.js';
+
+const execFileP = promisify(execFile);
+
+/**
+ * Whether this process is in a user namespace (not the initial one): overlayfs then needs `userxattr`
+ * and keeps its markers in `user.overlay.*`.
+ */
+export function inUserNamespace(): boolean {
+  try {
+    const map = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
+    return !(map[0] === '0' && map[1] === '0' && map[2] === '4294967295');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * overlayfs driver (Docker's overlay2, BuildKit's overlay snapshotter): a step's tree is an overlay mount
+ * of its ancestors' diff dirs (read-only lowers, nearest first) and a fresh upper dir, which after the
+ * step IS the step's diff. Mounted with redirect_dir, metacopy and index off, so the upper dir holds
+ * full copies and plain whiteouts that `diffDirEntries` can read, and a committed diff dir can serve as
+ * a lower of any later build. Mounts must be made inside the build namespace (see sandbox/namespace.ts).
+ */
+export class OverlayDriver implements SnapshotDriver {
+  readonly kind = 'overlay' as const;
+  readonly store: SnapshotStore;
+  readonly userxattr: boolean;
+
+  constructor(
+    readonly root: string,
+    options: { userxattr?: boolean } = {},
+  ) {
+    this.store = new SnapshotStore(root);
+    this.userxattr = options.userxattr ?? inUserNamespace();
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.store.has(key);
+  }
+
+  async parentOf(key: string): Promise<string | undefined> {
+    return (await this.store.meta(key)).parent;
+  }
+
+  async *diff(key: string): AsyncIterable<TarEntrySpec> {
+    const [, ...ancestors] = await this.store.chain(key);
+    const meta = await this.store.meta(key);
+    yield* diffDirEntries(this.store.fsDir(key), {
+      lowers: ancestors.map((k) => this.store.fsDir(k)),
+      pruneUnchangedDirs: meta.prunedDirs,
+      userxattr: this.userxattr,
+    });
+  }
+
+  remove(key: string): Promise<void> {
+    return this.store.remove(key);
+  }
+
+  async close(): Promise<void> {}
+
+  async prepare(parent: string | undefined): Promise<ActiveSnapshot> {
+    const chain = await this.store.chain(parent);
+    const temp = await this.store.newTemp();
+    const upper = path.join(temp, 'fs');
+    const work = path.join(temp, 'work');
+    const merged = path.join(temp, 'merged');
+    await Promise.all([mkdir(upper), mkdir(work), mkdir(merged)]);
+    // Relative lowerdirs (mount runs in snapshots/): more layers fit in the one-page mount options.
+    let lowers = chain.map((k) => `${k}/fs`);
+    if (lowers.length === 0) {
+      await mkdir(path.join(temp, 'empty'));
+      lowers = [path.join(temp, 'empty')];
+    }
+    const options = [
+      `lowerdir=${lowers.join(':')}`,
+      `upperdir=${upper}`,
+      `workdir=${work}`,
+      'redirect_dir=off',
+      'metacopy=off',
+      'index=off',
+      ...(this.userxattr ? ['userxattr'] : []),
+    ].join(',');
+    try {
+      await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', options, merged], {
+        cwd: path.join(this.root, 'snapshots'),
+      });
+    } catch (err) {
+      await rm(temp, { recursive: true, force: true });
+      throw new DiagnosticError(
+        error('build/overlay-mount', `cannot mount overlayfs for a build step: ${stderrOf(err)}`, undefined, {
+          notes: [{ message: 'set ROOTC_SNAPSHOTTER=copy to build without overlayfs' }],
+        }),
+      );
+    }
+    return new OverlayActive(this, parent, chain, temp, merged);
+  }
+}
+
+class OverlayActive implements ActiveSnapshot {
+  private mounted = true;
+  private done = false;
+
+  constructor(
+    private readonly driver: OverlayDriver,
+    readonly parent: string | undefined,
+    private readonly chain: string[],
+    private readonly temp: string,
+    readonly rootfs: string,
+  ) {}
+
+  diff(): AsyncIterable<TarEntrySpec> {
+    return diffDirEntries(path.join(this.temp, 'fs'), {
+      lowers: this.chain.map((k) => this.driver.store.fsDir(k)),
+      pruneUnchangedDirs: true,
+      userxattr: this.driver.userxattr,
+    });
+  }
+
+  async commit(key: string): Promise<string> {
+    if (this.done) throw new Error('snapshot already committed or released');
+    await this.unmount();
+    await rm(path.join(this.temp, 'work'), { recursive: true, force: true });
+    await rm(this.rootfs, { recursive: true, force: true });
+    await rm(path.join(this.temp, 'empty'), { recursive: true, force: true });
+    const published = await this.driver.store.publish(this.temp, key, {
+      ...(this.parent !== undefined ? { parent: this.parent } : {}),
+      prunedDirs: true,
+    });
+    if (!published) await rm(this.temp, { recursive: true, force: true });
+    this.done = true;
+    return key;
+  }
+
+  async release(): Promise<void> {
+    if (this.mounted) await this.unmount();
+    if (!this.done) await rm(this.temp, { recursive: true, force: true });
+    this.done = true;
+  }
+
+  private async unmount(): Promise<void> {
+    if (!this.mounted) return;
+    try {
+      await execFileP('umount', [this.rootfs]);
+    } catch {
+      // Something still holds it (a process that escaped?): detach it so the build can go on.
+      await execFileP('umount', ['-l', this.rootfs]);
+    }
+    this.mounted = false;
+  }
+}
+
+function stderrOf(err: unknown): string {
+  const e = err as { stderr?: string; message?: string };
+  return (e.stderr ?? e.message ?? String(err)).trim();
+}

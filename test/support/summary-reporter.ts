@@ -28,8 +28,8 @@ export default class SummaryReporter implements Reporter {
     }
     failed += unhandledErrors.length;
     const line = `Tests: ${passed} passed, ${failed} failed, ${skipped} skipped`;
-    process.stdout.write(`\n${line}\n`);
-    // scripts/test.sh prints it again as the log's very last line, after the global teardown.
+    // scripts/test.sh prints it as the log's very last line, after the global teardown.
     if (process.env.ROOTC_TEST_SUMMARY) writeFileSync(process.env.ROOTC_TEST_SUMMARY, `${line}\n`);
+    else process.stdout.write(`\n${line}\n`);
   }
 }

@@ -1,0 +1,58 @@
+import type { Diagnostic, SourceLocation } from '../diagnostics/diagnostic.js';
+import type { BlobStore } from '../image/blobstore.js';
+import type { Image } from '../image/image.js';
+import { type LayerCompression, openLayerTar } from '../image/layer.js';
+import { type ExtractOptions, type ExtractReport, extractTar } from '../tar/extract.js';
+
+/** What every `FROM` kind gets: where blobs and downloads go, and where to report. */
+export interface SourceContext {
+  store: BlobStore;
+  /** `$XDG_CACHE_HOME/rootc` (downloads, per-source indexes). */
+  cacheDir: string;
+  /** Directory relative paths in the spec are resolved against (the build context). */
+  baseDir?: string;
+  /** The FROM line, for diagnostics. */
+  location?: SourceLocation;
+  /** Compression of layers a source makes itself (default gzip). Existing layers are never rewritten. */
+  compression?: LayerCompression;
+  /** Non-fatal findings (devices that could not be made, entries dropped), for the build's output. */
+  warn?: (d: Diagnostic) => void;
+}
+
+export interface ResolvedSource {
+  /** Base layers (in the store) and the inherited config. */
+  image: Image;
+  /** Identifies the base's content, for cache keys (e.g. the diff_id of a tarball's layer). */
+  digest: string;
+}
+
+/**
+ * One module per `FROM` kind (scratch, tarball, stage3, debootstrap, docker-archive, oci, aci, registry) implements
+ * this; the interpreter keeps a table from kind to Source, as go-containerregistry keeps one package per source.
+ * The tree for the next steps comes from `materialize` when a source has a faster way than extracting its
+ * layers (debootstrap already has a tree), else from `materializeImage`.
+ */
+export interface Source<Spec> {
+  readonly kind: string;
+  resolve(spec: Spec, ctx: SourceContext): Promise<ResolvedSource>;
+  materialize?(resolved: ResolvedSource, dir: string, ctx: SourceContext): Promise<ExtractReport>;
+}
+
+/** Builds the working tree of an image: each layer extracted in order, whiteouts applied. */
+export async function materializeImage(
+  store: BlobStore,
+  image: Image,
+  dir: string,
+  options: Omit<ExtractOptions, 'whiteouts'> = {},
+): Promise<ExtractReport> {
+  const total: ExtractReport = { entries: 0, bytes: 0, skippedNodes: [], skippedXattrs: [], warnings: [] };
+  for (const layer of image.layers) {
+    const r = await extractTar(await openLayerTar(store, layer), dir, { ...options, whiteouts: 'apply' });
+    total.entries += r.entries;
+    total.bytes += r.bytes;
+    total.skippedNodes.push(...r.skippedNodes);
+    total.skippedXattrs.push(...r.skippedXattrs);
+    total.warnings.push(...r.warnings);
+  }
+  return total;
+}

@@ -1,0 +1,209 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { DiagnosticError, error, type SourceLocation, warning } from '../diagnostics/diagnostic.js';
+import type { BlobStore } from '../image/blobstore.js';
+import { appendLayer, emptyImage } from '../image/image.js';
+import { type Layer, storeLayer } from '../image/layer.js';
+import { decompressStream } from '../tar/compress.js';
+import { normalizeMembers } from '../tar/normalize.js';
+import { readTar } from '../tar/reader.js';
+import type { ResolvedSource, Source, SourceContext } from './source.js';
+
+export interface TarballSpec {
+  /** A local path (relative to `ctx.baseDir`) or an http(s) URL. */
+  location: string;
+  /** Expected sha256 of the file as fetched (hex, optionally `sha256:`-prefixed). */
+  sha256?: string;
+}
+
+/** Bump when normalization changes what layer a tarball becomes (invalidates the per-tarball index). */
+const NORMALIZE_VERSION = 1;
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+function fail(code: string, message: string, location?: SourceLocation): DiagnosticError {
+  return new DiagnosticError(error(code, message, location));
+}
+
+function expectedDigest(spec: TarballSpec, location?: SourceLocation): string | undefined {
+  if (!spec.sha256) return undefined;
+  const hex = spec.sha256.replace(/^sha256:/, '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(hex))
+    throw fail('source/bad-sha256', `--sha256 must be 64 hex digits, got "${spec.sha256}"`, location);
+  return `sha256:${hex}`;
+}
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  writeFileSync(temp, JSON.stringify(value));
+  renameSync(temp, file);
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+interface UrlIndex {
+  url: string;
+  digest: string;
+  etag?: string;
+  lastModified?: string;
+}
+
+/**
+ * Fetches a URL into the blob store (so a download is cached by its digest and written by temp name + rename)
+ * and returns the digest. With an expected digest already in the store nothing is fetched; without one,
+ * the last download of the URL is revalidated with its ETag / Last-Modified.
+ */
+export async function fetchToStore(
+  url: string,
+  store: BlobStore,
+  cacheDir: string,
+  expected?: string,
+  location?: SourceLocation,
+): Promise<string> {
+  if (expected && store.has(expected)) return expected;
+  const indexFile = path.join(
+    cacheDir,
+    'downloads',
+    `${createHash('sha256').update(url).digest('hex')}.json`,
+  );
+  const previous = readJson<UrlIndex>(indexFile);
+  const headers: Record<string, string> = {};
+  if (!expected && previous && store.has(previous.digest)) {
+    if (previous.etag) headers['if-none-match'] = previous.etag;
+    if (previous.lastModified) headers['if-modified-since'] = previous.lastModified;
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, redirect: 'follow' });
+  } catch (e) {
+    throw fail('source/download', `cannot download ${url}: ${(e as Error).message}`, location);
+  }
+  if (res.status === 304 && previous) return previous.digest;
+  if (!res.ok || !res.body)
+    throw fail('source/download', `cannot download ${url}: HTTP ${res.status} ${res.statusText}`, location);
+  let info: { digest: string };
+  try {
+    info = await store.put(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>));
+  } catch (e) {
+    if (e instanceof DiagnosticError) throw e;
+    throw fail('source/download', `cannot download ${url}: ${(e as Error).message}`, location);
+  }
+  if (expected && info.digest !== expected) {
+    throw fail(
+      'source/sha256-mismatch',
+      `sha256 mismatch for ${url}: expected ${expected.slice(7)}, got ${info.digest.slice(7)}`,
+      location,
+    );
+  }
+  writeJsonAtomic(indexFile, {
+    url,
+    digest: info.digest,
+    ...(res.headers.get('etag') ? { etag: res.headers.get('etag') } : {}),
+    ...(res.headers.get('last-modified') ? { lastModified: res.headers.get('last-modified') } : {}),
+  });
+  return info.digest;
+}
+
+async function hashFile(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return `sha256:${h.digest('hex')}`;
+}
+
+interface LayerIndex {
+  version: number;
+  layer: Layer;
+  warnings: string[];
+}
+
+/**
+ * Turns a (compressed or not) rootfs tarball into one normalized layer in the store: compression by magic
+ * bytes, names cleaned, paths through planted symlinks rewritten, dangling hardlinks dropped, devices kept.
+ */
+export async function tarballToLayer(
+  open: () => Readable,
+  store: BlobStore,
+  options: { compression?: SourceContext['compression']; onWarning?: (m: string) => void } = {},
+): Promise<Layer> {
+  const { stream } = await decompressStream(open());
+  const entries = normalizeMembers(
+    readTar(stream),
+    options.onWarning ? { onWarning: options.onWarning } : {},
+  );
+  return storeLayer(store, entries, { compression: options.compression ?? 'gzip' });
+}
+
+/** `FROM tarball <path|url> [--sha256=HEX]`: .tar, .tar.gz/.tgz, .tar.bz2, .tar.xz, .tar.zst, by content. */
+export const tarballSource: Source<TarballSpec> = {
+  kind: 'tarball',
+  async resolve(spec: TarballSpec, ctx: SourceContext): Promise<ResolvedSource> {
+    const loc = ctx.location;
+    const expected = expectedDigest(spec, loc);
+    let digest: string;
+    let open: () => Readable;
+    let label: string;
+    if (isUrl(spec.location)) {
+      digest = await fetchToStore(spec.location, ctx.store, ctx.cacheDir, expected, loc);
+      open = () => ctx.store.open(digest);
+      label = spec.location;
+    } else {
+      const file = path.resolve(ctx.baseDir ?? process.cwd(), spec.location);
+      try {
+        if (!statSync(file).isFile()) throw new Error('not a regular file');
+      } catch (e) {
+        throw fail(
+          'source/tarball-missing',
+          `cannot read tarball ${spec.location}: ${(e as Error).message}`,
+          loc,
+        );
+      }
+      digest = await hashFile(file);
+      if (expected && digest !== expected) {
+        throw fail(
+          'source/sha256-mismatch',
+          `sha256 mismatch for ${spec.location}: expected ${expected.slice(7)}, got ${digest.slice(7)}`,
+          loc,
+        );
+      }
+      open = () => createReadStream(file, { highWaterMark: 1 << 20 });
+      label = path.basename(spec.location);
+    }
+
+    const compression = ctx.compression ?? 'gzip';
+    const indexFile = path.join(ctx.cacheDir, 'sources', 'tarball', `${digest.slice(7)}-${compression}.json`);
+    let index = readJson<LayerIndex>(indexFile);
+    if (!index || index.version !== NORMALIZE_VERSION || !ctx.store.has(index.layer.digest)) {
+      const warnings: string[] = [];
+      let layer: Layer;
+      try {
+        layer = await tarballToLayer(open, ctx.store, { compression, onWarning: (m) => warnings.push(m) });
+      } catch (e) {
+        if (e instanceof DiagnosticError) throw e;
+        throw fail(
+          'source/tarball-invalid',
+          `${spec.location} is not a readable tar archive: ${(e as Error).message}`,
+          loc,
+        );
+      }
+      index = { version: NORMALIZE_VERSION, layer, warnings };
+      writeJsonAtomic(indexFile, index);
+    }
+    if (index.warnings.length > 0 && ctx.warn) {
+      const shown = index.warnings.slice(0, 5).join('; ');
+      const more = index.warnings.length > 5 ? ` (and ${index.warnings.length - 5} more)` : '';
+      ctx.warn(warning('source/tarball-normalized', `${spec.location}: ${shown}${more}`, loc));
+    }
+    const image = appendLayer(emptyImage(), index.layer, { created_by: `FROM tarball ${label} ${digest}` });
+    return { image, digest: index.layer.diffId };
+  },
+};

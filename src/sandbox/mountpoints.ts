@@ -17,7 +17,6 @@ export class MountStubs {
   private readonly created: {
     hostPath: string;
     parent: string;
-    parentAtimeNs: bigint;
     parentMtimeNs: bigint;
   }[] = [];
 
@@ -70,12 +69,18 @@ export class MountStubs {
     const pst = await lstat(parent, { bigint: true });
     if (kind === 'dir') await mkdir(hostPath, { mode: 0o755 });
     else await writeFile(hostPath, '', { mode: 0o644, flag: 'wx' });
-    this.created.push({ hostPath, parent, parentAtimeNs: pst.atimeNs, parentMtimeNs: pst.mtimeNs });
+    this.created.push({ hostPath, parent, parentMtimeNs: pst.mtimeNs });
   }
 
-  /** Removes the stubs still empty, deepest first, restoring each parent's times. Never throws. */
+  /**
+   * Removes the stubs still empty, deepest first, then puts back each parent's times as they were before
+   * the first stub was made in it (one `touch` per parent: /proc, /sys, /dev share the root). Never throws.
+   */
   async cleanup(): Promise<void> {
-    for (const stub of this.created.reverse()) {
+    const parents = new Map<string, bigint>();
+    for (const stub of this.created)
+      if (!parents.has(stub.parent)) parents.set(stub.parent, stub.parentMtimeNs);
+    for (const stub of [...this.created].reverse()) {
       try {
         const st = await lstat(stub.hostPath);
         if (st.isDirectory()) {
@@ -85,10 +90,13 @@ export class MountStubs {
           if (!st.isFile() || st.size !== 0) continue;
           await unlink(stub.hostPath);
         }
-        await setTimesNs(stub.parent, stub.parentMtimeNs);
       } catch {
         // Best effort: a stub the step replaced is the step's own content.
       }
+    }
+    for (const [parent, mtimeNs] of parents) {
+      if (this.created.some((s) => s.hostPath === parent)) continue; // itself a stub, gone or kept
+      await setTimesNs(parent, mtimeNs).catch(() => undefined);
     }
     this.created.length = 0;
   }

@@ -7,6 +7,19 @@ import { findHostTool } from './hosttools.js';
 /** Set in the environment of the re-executed rootc: the build namespace is already entered. */
 export const BUILD_NS_ENV = 'ROOTC_IN_BUILD_NS';
 
+/**
+ * Whether this process is in a user namespace (not the initial one): overlayfs then needs `userxattr`,
+ * and sysfs cannot be mounted without a network namespace of our own.
+ */
+export function inUserNamespace(): boolean {
+  try {
+    const map = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
+    return !(map[0] === '0' && map[1] === '0' && map[2] === '4294967295');
+  } catch {
+    return false;
+  }
+}
+
 export function inBuildNamespace(): boolean {
   return process.env[BUILD_NS_ENV] === '1';
 }

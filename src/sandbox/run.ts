@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import { findHostTool } from './hosttools.js';
 import { MountStubs } from './mountpoints.js';
+import { inUserNamespace } from './namespace.js';
 import { ensureWorkdir } from './workdir.js';
 
 export type NetworkMode = 'default' | 'none' | 'host';
@@ -53,37 +54,19 @@ const SETUP_FAILED = 125;
 
 /*
  * Runs on the host side, as pid 1 of the step's new pid namespace, inside its new mount/uts/ipc(/net)
- * namespaces: mounts what the step needs, then execs `env -i … unshare --root … argv`. All values come in
- * as positional parameters, never spliced into the text. Setup errors go to fd 3 so they cannot be
- * confused with the command's output or exit status. When the namespace dies, every mount goes with it.
+ * namespaces: mounts everything listed in the generated fstab with one `mount -a` (each process costs
+ * 10–20 ms here, so the setup is one mount(8) and two execs), then execs `env -i … unshare --root … argv`.
+ * All values come in as positional parameters, never spliced into the text. Setup errors go to fd 3 so
+ * they cannot be confused with the command's output or exit status. When the namespace dies, every mount
+ * goes with it.
  */
 const SETUP_SCRIPT = `
 fail() { printf 'rootc-sandbox: %s\\n' "$*" >&3; exit ${SETUP_FAILED}; }
-root=$1 procdir=$2 sysdir=$3 devdir=$4 resolv=$5 resolvsrc=$6 hosts=$7 hostssrc=$8 hn=$9
-net=\${10} wd=\${11} uid=\${12} gid=\${13} unshare_bin=\${14} env_bin=\${15} ip_bin=\${16} nenv=\${17}
-shift 17
+fstab=$1 hn=$2 net=$3 ip_bin=$4 root=$5 wd=$6 uid=$7 gid=$8 unshare_bin=$9 env_bin=\${10} nenv=\${11}
+shift 11
 if [ "$net" = none ] && [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>&3 || fail "cannot bring lo up"; fi
 printf '%s' "$hn" > /proc/sys/kernel/hostname || fail "cannot set the hostname"
-mount -t proc -o nosuid,nodev,noexec proc "$procdir" 2>&3 || fail "cannot mount /proc"
-if ! mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$sysdir" 2>/dev/null; then
-  mount --rbind /sys "$sysdir" 2>&3 && mount -o remount,bind,ro "$sysdir" 2>&3 || fail "cannot mount /sys"
-fi
-mount -t tmpfs -o nosuid,strictatime,mode=755,size=65536k tmpfs "$devdir" 2>&3 || fail "cannot mount /dev"
-for d in null zero full random urandom tty; do
-  : > "$devdir/$d" && mount --bind "/dev/$d" "$devdir/$d" 2>&3 || fail "cannot bind /dev/$d"
-done
-mkdir -m 755 "$devdir/pts" && mkdir -m 1777 "$devdir/shm" || fail "cannot populate /dev"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec devpts "$devdir/pts" 2>/dev/null &&
-  ln -s pts/ptmx "$devdir/ptmx"
-mount -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=65536k shm "$devdir/shm" 2>&3 || fail "cannot mount /dev/shm"
-ln -s /proc/self/fd "$devdir/fd" && ln -s /proc/self/fd/0 "$devdir/stdin" &&
-  ln -s /proc/self/fd/1 "$devdir/stdout" && ln -s /proc/self/fd/2 "$devdir/stderr" || fail "cannot populate /dev"
-if [ -n "$resolv" ]; then
-  mount --bind "$resolvsrc" "$resolv" 2>&3 && mount -o remount,bind,ro "$resolv" 2>&3 || fail "cannot bind resolv.conf"
-fi
-if [ -n "$hosts" ]; then
-  mount --bind "$hostssrc" "$hosts" 2>&3 && mount -o remount,bind,ro "$hosts" 2>&3 || fail "cannot bind /etc/hosts"
-fi
+mount -a -T "$fstab" 2>&3 || fail "cannot mount the sandbox filesystems"
 nargv=$(($# - nenv))
 set -- "$@" "$env_bin" -i --
 i=0; while [ $i -lt "$nenv" ]; do set -- "$@" "$1"; shift; i=$((i + 1)); done
@@ -92,6 +75,32 @@ i=0; while [ $i -lt "$nargv" ]; do set -- "$@" "$1"; shift; i=$((i + 1)); done
 exec 3>&-
 exec "$@"
 `;
+
+const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+/** fstab fields: libmount unescapes \\040 (space), \\011 (tab), \\012 (newline), \\134 (backslash). */
+function fstabField(value: string): string {
+  return value.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/**
+ * The step's /dev, prepared on the host before the namespace exists: empty files for the device binds,
+ * pts/ and shm/ mount points, the /proc/self/fd links. Bind-mounted over the rootfs's /dev, so whatever
+ * the step writes in /dev lands in this scratch dir and is deleted with it.
+ */
+async function makeDevSkeleton(dir: string): Promise<void> {
+  await mkdir(dir, { mode: 0o755 });
+  for (const d of DEV_NODES) await writeFile(path.join(dir, d), '', { mode: 0o666 });
+  await mkdir(path.join(dir, 'pts'), { mode: 0o755 });
+  await mkdir(path.join(dir, 'shm'));
+  await chmod(path.join(dir, 'shm'), 0o1777);
+  await chmod(dir, 0o755);
+  await symlink('pts/ptmx', path.join(dir, 'ptmx'));
+  await symlink('/proc/self/fd', path.join(dir, 'fd'));
+  await symlink('/proc/self/fd/0', path.join(dir, 'stdin'));
+  await symlink('/proc/self/fd/1', path.join(dir, 'stdout'));
+  await symlink('/proc/self/fd/2', path.join(dir, 'stderr'));
+}
 
 /**
  * Runs one RUN command in `rootfs`: a chroot inside new pid, mount, uts and ipc namespaces (and net with
@@ -133,6 +142,31 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
       `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
     );
     const hostsTarget = await stubs.file('/etc/hosts');
+    const devSkel = path.join(scratch, 'dev');
+    await makeDevSkeleton(devSkel);
+
+    // In a user namespace sysfs can only be mounted with a network namespace of our own: bind it instead.
+    const sysLine =
+      inUserNamespace() && network !== 'none'
+        ? ['/sys', sysDir, 'none', 'rbind,ro']
+        : ['sysfs', sysDir, 'sysfs', 'ro,nosuid,nodev,noexec'];
+    const fstab = [
+      ['proc', procDir, 'proc', 'nosuid,nodev,noexec'],
+      sysLine,
+      [devSkel, devDir, 'none', 'bind,nosuid'],
+      ...DEV_NODES.map((d) => [`/dev/${d}`, path.join(devDir, d), 'none', 'bind']),
+      [
+        'devpts',
+        path.join(devDir, 'pts'),
+        'devpts',
+        'newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec,nofail',
+      ],
+      ['shm', path.join(devDir, 'shm'), 'tmpfs', 'nosuid,nodev,noexec,mode=1777,size=65536k'],
+      ...(resolvTarget ? [[resolvSrc, resolvTarget, 'none', 'bind,ro']] : []),
+      ...(hostsTarget ? [[hostsSrc, hostsTarget, 'none', 'bind,ro']] : []),
+    ];
+    const fstabPath = path.join(scratch, 'fstab');
+    await writeFile(fstabPath, fstab.map((f) => `${f.map(fstabField).join(' ')} 0 0\n`).join(''));
 
     const nsArgs = [
       '--pid',
@@ -146,22 +180,16 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
     ];
     if (network === 'none') nsArgs.push('--net');
     const scriptArgs = [
-      path.resolve(opts.rootfs),
-      procDir,
-      sysDir,
-      devDir,
-      resolvTarget ?? '',
-      resolvSrc,
-      hostsTarget ?? '',
-      hostsSrc,
+      fstabPath,
       hostname,
       network === 'none' ? 'none' : 'host',
+      network === 'none' ? (findHostTool('ip') ?? '') : '',
+      path.resolve(opts.rootfs),
       workdir,
       String(uid),
       String(gid),
       unshareBin,
       envBin,
-      network === 'none' ? (findHostTool('ip') ?? '') : '',
       String(env.length),
       ...env,
       ...opts.argv,

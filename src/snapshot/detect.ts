@@ -4,9 +4,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { inUserNamespace } from '../sandbox/namespace.js';
 import { CopyDriver } from './copy.js';
 import { isOpaqueDir, isWhiteoutStat } from './diffdir.js';
-import { inUserNamespace, OverlayDriver } from './overlay.js';
+import { OverlayDriver } from './overlay.js';
 import type { SnapshotDriver, SnapshotKind } from './types.js';
 
 const execFileP = promisify(execFile);

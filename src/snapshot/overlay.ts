@@ -1,28 +1,15 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { inUserNamespace } from '../sandbox/namespace.js';
 import type { TarEntrySpec } from '../tar/entry.js';
 import { diffDirEntries } from './diffdir.js';
 import { SnapshotStore } from './store.js';
 import type { ActiveSnapshot, SnapshotDriver } from './types.js';
 
 const execFileP = promisify(execFile);
-
-/**
- * Whether this process is in a user namespace (not the initial one): overlayfs then needs `userxattr`
- * and keeps its markers in `user.overlay.*`.
- */
-export function inUserNamespace(): boolean {
-  try {
-    const map = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
-    return !(map[0] === '0' && map[1] === '0' && map[2] === '4294967295');
-  } catch {
-    return false;
-  }
-}
 
 /**
  * overlayfs driver (Docker's overlay2, BuildKit's overlay snapshotter): a step's tree is an overlay mount

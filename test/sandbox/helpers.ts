@@ -47,3 +47,20 @@ export async function mountsUnder(dir: string): Promise<string[]> {
     .map((l) => l.split(' ')[4] ?? '')
     .filter((m) => m === abs || m.startsWith(`${abs}/`));
 }
+
+/** Pids of processes whose root directory is `rootfs` or below (i.e. still running in the sandbox). */
+export async function processesIn(rootfs: string): Promise<number[]> {
+  const { readdir, readlink } = await import('node:fs/promises');
+  const abs = path.resolve(rootfs);
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      const root = await readlink(`/proc/${name}/root`);
+      if (root === abs || root.startsWith(`${abs}/`)) pids.push(Number(name));
+    } catch {
+      // gone or not ours to read
+    }
+  }
+  return pids;
+}

@@ -1,8 +1,29 @@
-import { lstat, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiagnosticError } from '../../src/diagnostics/diagnostic.js';
 import { runStep } from '../../src/sandbox/run.js';
-import { CAN_RUN, makeBusyboxRootfs, mountsUnder, tempDir } from './helpers.js';
+import { resolveUser } from '../../src/sandbox/users.js';
+import { BUSYBOX, CAN_RUN, makeBusyboxRootfs, mountsUnder, processesIn, tempDir } from './helpers.js';
+
+async function exists(p: string): Promise<boolean> {
+  return lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function sh(rootfs: string, script: string, extra: Partial<Parameters<typeof runStep>[0]> = {}) {
+  const lines: string[] = [];
+  const r = await runStep({
+    rootfs,
+    argv: ['/bin/sh', '-c', script],
+    onOutput: (l) => lines.push(l.line),
+    ...extra,
+  });
+  return { ...r, lines };
+}
 
 describe.skipIf(!CAN_RUN)('runStep', () => {
   let base: string;
@@ -16,7 +37,7 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
     await rm(base, { recursive: true, force: true });
   });
 
-  it('runs a command and captures its output', async () => {
+  it('propagates the exit status and captures stdout and stderr', async () => {
     const lines: string[] = [];
     const r = await runStep({
       rootfs,
@@ -24,26 +45,177 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
       onOutput: (l) => lines.push(`${l.stream}:${l.line}`),
     });
     expect(r.exitCode).toBe(3);
-    expect(lines).toContain('stdout:hello');
-    expect(lines).toContain('stderr:oops');
+    expect(r.signal).toBeUndefined();
+    expect(lines).toEqual(expect.arrayContaining(['stdout:hello', 'stderr:oops']));
     expect(r.outputTail).toEqual(expect.arrayContaining(['hello', 'oops']));
   });
 
-  it('prints what the sandbox looks like', async () => {
-    const lines: string[] = [];
+  it('keeps only the last lines for the failure diagnostic', async () => {
+    const r = await sh(rootfs, 'i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); done; exit 1');
+    expect(r.exitCode).toBe(1);
+    expect(r.lines).toHaveLength(100);
+    expect(r.outputTail).toHaveLength(20);
+    expect(r.outputTail.at(-1)).toBe('line99');
+  });
+
+  it('reports a command killed by a signal', async () => {
+    const r = await sh(rootfs, 'kill -SEGV $$');
+    // pid 1 ignores signals it has no handler for, except from an ancestor namespace; a subshell is not pid 1.
+    expect(r.exitCode === 139 || r.exitCode === 0 || r.signal === 'SIGSEGV').toBe(true);
+    const r2 = await sh(rootfs, 'sh -c "kill -KILL \\$\\$"; exit $?');
+    expect(r2.exitCode).toBe(137);
+  });
+
+  it('applies env, user and workdir, and creates the workdir owned by the user', async () => {
+    const r = await sh(rootfs, 'id -u; id -g; pwd; echo "$FOO|$HOME|$PATH"', {
+      env: ['FOO=bar baz'],
+      user: { uid: 1000, gid: 50, home: '/home/builder' },
+      workdir: '/work/dir',
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.lines).toEqual([
+      '1000',
+      '50',
+      '/work/dir',
+      'bar baz|/home/builder|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    ]);
+    const st = await stat(path.join(rootfs, 'work/dir'));
+    expect([st.uid, st.gid]).toEqual([1000, 50]);
+    expect((await stat(path.join(rootfs, 'work'))).uid).toBe(1000);
+  });
+
+  it('gives the command only the env it was given (plus PATH and HOME)', async () => {
+    const r = await sh(rootfs, 'env | sort', { env: ['A=1', 'PATH=/bin'] });
+    expect(r.lines.filter((l) => !l.startsWith('PWD=') && !l.startsWith('SHLVL='))).toEqual([
+      'A=1',
+      'HOME=/root',
+      'PATH=/bin',
+    ]);
+  });
+
+  it('passes arguments through untouched (no shell interpolation)', async () => {
     const r = await runStep({
       rootfs,
-      argv: [
-        '/bin/sh',
-        '-c',
-        'id; pwd; env | sort; ls -la /dev; cat /etc/hosts; hostname; echo pid=$$; mount',
-      ],
-      workdir: '/work/dir',
-      user: { uid: 1000, gid: 1000 },
+      argv: ['/bin/echo', '$(touch /pwned)', "'; touch /pwned2; '", '--root=/x', '-n'],
+      onOutput: () => {},
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.outputTail).toEqual(["$(touch /pwned) '; touch /pwned2; ' --root=/x -n"]);
+    expect(await exists(path.join(rootfs, 'pwned'))).toBe(false);
+  });
+
+  it('resolves user names from the image /etc/passwd and /etc/group', async () => {
+    expect(await resolveUser(rootfs, 'builder')).toEqual({ uid: 1000, gid: 1000, home: '/home/builder' });
+    expect(await resolveUser(rootfs, 'builder:staff')).toEqual({ uid: 1000, gid: 50, home: '/home/builder' });
+    expect(await resolveUser(rootfs, '1000:65534')).toEqual({ uid: 1000, gid: 65534, home: '/home/builder' });
+    expect(await resolveUser(rootfs, '4242')).toEqual({ uid: 4242, gid: 0, home: '/' });
+    expect(await resolveUser(rootfs, undefined)).toEqual({ uid: 0, gid: 0, home: '/root' });
+    await expect(resolveUser(rootfs, 'nosuch')).rejects.toThrow(/unable to find user nosuch/);
+    await expect(resolveUser(rootfs, 'builder:nogrp')).rejects.toThrow(/unable to find group nogrp/);
+    await expect(resolveUser(rootfs, 'builder:nogrp')).rejects.toBeInstanceOf(DiagnosticError);
+    const u = await resolveUser(rootfs, 'builder');
+    const r = await sh(rootfs, 'id -un; echo $HOME', { user: u });
+    expect(r.lines).toEqual(['builder', '/home/builder']);
+  });
+
+  it('runs exec form in a rootfs with no shell', async () => {
+    const bare = path.join(base, 'bare');
+    await mkdir(path.join(bare, 'app'), { recursive: true });
+    await copyFile(BUSYBOX, path.join(bare, 'app/busybox'));
+    const lines: string[] = [];
+    const r = await runStep({
+      rootfs: bare,
+      argv: ['/app/busybox', 'echo', 'static'],
       onOutput: (l) => lines.push(l.line),
     });
-    console.log(lines.join('\n'));
     expect(r.exitCode).toBe(0);
-    expect(await lstat(path.join(rootfs, 'proc')).catch(() => undefined)).toBeUndefined();
+    expect(lines).toEqual(['static']);
+    // The stubs made for /proc, /sys, /dev, /etc/… are gone again, /etc included.
+    const { readdir } = await import('node:fs/promises');
+    expect((await readdir(bare)).sort()).toEqual(['app']);
+    const missing = await runStep({ rootfs: bare, argv: ['/bin/sh', '-c', 'true'], onOutput: () => {} });
+    expect(missing.exitCode).not.toBe(0);
+  });
+
+  it('runs as pid 1 of a new pid namespace with its own /proc', async () => {
+    const r = await sh(rootfs, 'echo $$; ls /proc | grep -E "^[0-9]+$" | wc -l; hostname', {
+      hostname: 'builder-7',
+    });
+    expect(r.lines[0]).toBe('1');
+    expect(Number(r.lines[1])).toBeLessThan(5);
+    expect(r.lines[2]).toBe('builder-7');
+  });
+
+  it('network none has only lo, up', async () => {
+    const r = await sh(rootfs, 'ls /sys/class/net; ip -o link show lo | grep -c "UP"', { network: 'none' });
+    expect(r.exitCode).toBe(0);
+    expect(r.lines[0]).toBe('lo');
+    expect(r.lines).toHaveLength(2);
+    const host = await sh(rootfs, 'ls /sys/class/net | wc -l');
+    expect(Number(host.lines[0])).toBeGreaterThan(1);
+  });
+
+  it('leaves no mount, process or placeholder behind', async () => {
+    const r = await sh(rootfs, 'cat /etc/resolv.conf > /dev/null; sleep 60 & echo started');
+    expect(r.exitCode).toBe(0);
+    expect(await mountsUnder(rootfs)).toEqual([]);
+    expect(await processesIn(rootfs)).toEqual([]);
+    for (const p of ['proc', 'sys', 'dev', 'etc/resolv.conf', 'etc/hosts']) {
+      expect(await exists(path.join(rootfs, p)), p).toBe(false);
+    }
+  });
+
+  it('keeps files the image has and does not write to them', async () => {
+    await writeFile(path.join(rootfs, 'etc/hosts'), 'image hosts\n');
+    const r = await sh(rootfs, 'cat /etc/hosts; echo x >> /etc/hosts || echo readonly');
+    expect(r.lines.at(-1)).toBe('readonly');
+    expect(r.lines[0]).toBe('127.0.0.1\tlocalhost');
+    expect(await readFile(path.join(rootfs, 'etc/hosts'), 'utf8')).toBe('image hosts\n');
+    await rm(path.join(rootfs, 'etc/hosts'));
+  });
+
+  it('stops an aborted step, kills everything in it and cleans up', async () => {
+    const ac = new AbortController();
+    const started = Date.now();
+    const p = runStep({
+      rootfs,
+      argv: ['/bin/sh', '-c', 'sleep 100 & sleep 100; echo never'],
+      signal: ac.signal,
+      onOutput: () => {},
+    });
+    setTimeout(() => ac.abort(), 300);
+    await expect(p).rejects.toThrow(/interrupted/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await processesIn(rootfs)).toEqual([]);
+    expect(await mountsUnder(rootfs)).toEqual([]);
+    expect(await exists(path.join(rootfs, 'proc'))).toBe(false);
+  });
+
+  it('never mounts through symlinks planted in the rootfs', async () => {
+    const hostile = path.join(base, 'hostile');
+    await makeBusyboxRootfs(hostile);
+    const outside = path.join(base, 'outside');
+    await mkdir(outside);
+    await writeFile(path.join(outside, 'victim'), 'untouched\n');
+    await symlink(path.join(outside, 'victim'), path.join(hostile, 'etc/resolv.conf'));
+    await symlink('../../../../../../etc/shadow', path.join(hostile, 'etc/hosts'));
+    const before = execFileSync('sha256sum', ['/etc/shadow', path.join(outside, 'victim')], {
+      encoding: 'utf8',
+    });
+    const r = await sh(hostile, 'cat /etc/resolv.conf >/dev/null 2>&1; echo done');
+    expect(r.exitCode).toBe(0);
+    expect(await readFile(path.join(outside, 'victim'), 'utf8')).toBe('untouched\n');
+    expect(
+      execFileSync('sha256sum', ['/etc/shadow', path.join(outside, 'victim')], { encoding: 'utf8' }),
+    ).toBe(before);
+    // The links are still links, and nothing was left where they point inside the root.
+    expect((await lstat(path.join(hostile, 'etc/resolv.conf'))).isSymbolicLink()).toBe(true);
+    expect(await exists(path.join(hostile, path.join(outside, 'victim')))).toBe(false);
+    expect(await exists(path.join(hostile, 'etc/shadow'))).toBe(false);
+    expect(await mountsUnder(base)).toEqual([]);
+
+    await symlink(outside, path.join(hostile, 'proc'));
+    await expect(sh(hostile, 'true')).rejects.toThrow(/\/proc in the rootfs is a symlink/);
+    expect(await mountsUnder(outside)).toEqual([]);
   });
 });

@@ -316,7 +316,7 @@ class ShellWord {
       pattern = this.processStopOn('/', true).value;
     } catch (e) {
       if (e instanceof LexFailure && this.peek() === EOF) {
-        throw new LexFailure("syntax error: missing '/' in " + '${}');
+        throw new LexFailure("syntax error: missing '/' in $" + '{}');
       }
       throw e;
     }

@@ -1,0 +1,152 @@
+/**
+ * Shared lowering state: where an instruction comes from (file and INCLUDE chain), the diagnostics
+ * sink, and the per-stage build state (environment, ARG scope, WORKDIR, USER, SHELL…).
+ */
+import type { Diagnostic, DiagnosticNote, SourceRange } from '../diagnostics/diagnostic.js';
+import type { InstructionNode } from '../syntax/ast.js';
+import type { IncludeSite, Location, Step } from './ir.js';
+
+/** One INCLUDE an instruction was spliced through. */
+export interface IncludeFrame {
+  /** The file holding the INCLUDE instruction. */
+  file: string;
+  range: SourceRange;
+  /** What was included, as written. */
+  target: string;
+}
+
+/** An instruction with its origin. */
+export interface Located {
+  node: InstructionNode;
+  file: string;
+  /** Outermost INCLUDE first. */
+  chain: IncludeFrame[];
+}
+
+export interface At {
+  file: string;
+  range: SourceRange;
+  chain: IncludeFrame[];
+}
+
+export function at(located: Located, range: SourceRange = located.node.range): At {
+  return { file: located.file, range, chain: located.chain };
+}
+
+export class Reporter {
+  readonly diagnostics: Diagnostic[] = [];
+
+  report(
+    severity: Diagnostic['severity'],
+    code: string,
+    message: string,
+    where: At | undefined,
+    extra: { suggestion?: string; notes?: DiagnosticNote[] } = {},
+  ): Diagnostic {
+    const notes: DiagnosticNote[] = [...(extra.notes ?? [])];
+    if (where) {
+      for (let i = where.chain.length - 1; i >= 0; i--) {
+        const f = where.chain[i]!;
+        notes.push({
+          message: `included from here (INCLUDE ${f.target})`,
+          location: { file: f.file, range: f.range },
+        });
+      }
+    }
+    const d: Diagnostic = {
+      severity,
+      code,
+      message,
+      ...(where ? { location: { file: where.file, range: where.range } } : {}),
+      ...(extra.suggestion !== undefined ? { suggestion: extra.suggestion } : {}),
+      ...(notes.length > 0 ? { notes } : {}),
+    };
+    this.diagnostics.push(d);
+    return d;
+  }
+
+  error(
+    code: string,
+    message: string,
+    where: At | undefined,
+    extra?: { suggestion?: string; notes?: DiagnosticNote[] },
+  ) {
+    return this.report('error', code, message, where, extra);
+  }
+
+  warning(
+    code: string,
+    message: string,
+    where: At | undefined,
+    extra?: { suggestion?: string; notes?: DiagnosticNote[] },
+  ) {
+    return this.report('warning', code, message, where, extra);
+  }
+}
+
+export function locationOf(located: Located): Location {
+  const { start, end } = located.node.range;
+  const chain: IncludeSite[] = located.chain.map((f) => ({
+    file: f.file,
+    line: f.range.start.line,
+    column: f.range.start.column,
+  }));
+  return {
+    file: located.file,
+    line: start.line,
+    column: start.column,
+    endLine: end.line,
+    endColumn: end.column,
+    text: located.node.original,
+    includeChain: chain,
+  };
+}
+
+/** Where ARG values come from: the command line's build args, or an INCLUDE's KEY=VALUEs. */
+export interface ArgSource {
+  values: Map<string, string>;
+  /** Keys an ARG consumed. */
+  consumed: Set<string>;
+  /** For an INCLUDE: the fragment's parameters (its ARGs), to check the KEY=VALUEs against. */
+  declared?: Map<string, Located>;
+}
+
+export interface StageState {
+  /** What expansion and RUN see: the base's env, then every ENV and ARG in order (Docker's state env). */
+  env: Map<string, string>;
+  /** Only what ENV set (and the base's config env): what a child stage inherits. */
+  configEnv: Map<string, string>;
+  /** ARG names declared in scope (with or without a value). */
+  argKeys: Set<string>;
+  /** False when the base is an image whose config is unknown (its env may define more variables). */
+  envKnown: boolean;
+  workdir: string;
+  user: string;
+  shell: string[];
+  /** A CMD was set in this stage (ENTRYPOINT then keeps it). */
+  cmdSet: boolean;
+  /** ONBUILD triggers of this stage, run at the start of stages built FROM it. */
+  onbuild: Located[];
+  steps: Step[];
+  /** Stage ids this stage depends on, in first-use order. */
+  deps: string[];
+}
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_SHELL = ['/bin/sh', '-c'];
+
+export function newStageState(): StageState {
+  return {
+    env: new Map(),
+    configEnv: new Map(),
+    argKeys: new Set(),
+    envKnown: true,
+    workdir: '/',
+    user: '',
+    shell: [...DEFAULT_SHELL],
+    cmdSet: false,
+    onbuild: [],
+    steps: [],
+    deps: [],
+  };
+}

@@ -4,6 +4,7 @@
  */
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ParseResult, RootfileAst } from '../syntax/ast.js';
+import { parseRootfile } from '../syntax/index.js';
 import { Lowerer, type LowerOptions, type LowerResult } from './lowerer.js';
 
 export { baseCacheKey, canonicalBaseJson, canonicalStepJson, stepCacheKey } from './canonical.js';
@@ -37,14 +38,20 @@ export function orderDiagnostics(root: string, diagnostics: readonly Diagnostic[
     .map((x) => x.d);
 }
 
-/** Parse and lower one Rootfile: parse diagnostics and lowering diagnostics together, in order. */
+export type CompileOptions = Omit<LowerOptions, 'parse'> & { parse?: LowerOptions['parse'] };
+
+/**
+ * Parse and lower one Rootfile (the parser defaults to rootc's): parse diagnostics and lowering
+ * diagnostics together, in order.
+ */
 export function compileRootfile(
   file: string,
   text: string,
-  options: LowerOptions,
+  options: CompileOptions,
 ): LowerResult & { parse: ParseResult } {
-  const parsed = options.parse(text, file);
-  const lowered = lowerRootfile(parsed.ast, options);
+  const parse = options.parse ?? parseRootfile;
+  const parsed = parse(text, file);
+  const lowered = lowerRootfile(parsed.ast, { ...options, parse });
   return {
     ...lowered,
     diagnostics: orderDiagnostics(file, [...parsed.diagnostics, ...lowered.diagnostics]),

@@ -4,8 +4,9 @@
  * case. The escape directive changes how words are lexed, so there is one lexer per escape token,
  * both built once per process.
  */
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import type { Lexer as LexerType, TokenType } from 'chevrotain';
 import type { EscapeChar } from './ast.js';
+import { createToken, Lexer } from './chevrotain.js';
 
 const END = '(?=[ \\t\\v\\f\\r\\n]|(?![\\s\\S]))';
 
@@ -84,10 +85,10 @@ export const As = keyword('AS');
 const common: TokenType[] = [Newline, Whitespace, DashDash, Flag, ...Object.values(keywords), As];
 export const allTokens: TokenType[] = [...common, Word, PlainWord, WordBackslash, WordBacktick];
 
-const lexers = new Map<EscapeChar, Lexer>();
+const lexers = new Map<EscapeChar, LexerType>();
 
 /** The lexer for an escape token, built on first use. */
-export function lexerFor(esc: EscapeChar): Lexer {
+export function lexerFor(esc: EscapeChar): LexerType {
   let lx = lexers.get(esc);
   if (!lx) {
     lx = new Lexer([...common, esc === '\\' ? WordBackslash : WordBacktick], {

@@ -4,13 +4,8 @@
  * ONBUILD's inner instruction); `instructions.ts` computes argument values from the text with
  * BuildKit's own splitting rules. Built once per process.
  */
-import {
-  EmbeddedActionsParser,
-  type IRecognitionException,
-  type IToken,
-  type TokenType,
-  tokenMatcher,
-} from 'chevrotain';
+import type { IRecognitionException, IToken, TokenType } from 'chevrotain';
+import { EmbeddedActionsParser, tokenMatcher } from './chevrotain.js';
 import {
   As,
   allTokens,
@@ -91,8 +86,9 @@ interface Tail {
 }
 
 class RootfileParser extends EmbeddedActionsParser {
-  constructor() {
-    super(allTokens, { recoveryEnabled: true, maxLookahead: 2 });
+  /** `validate`: run Chevrotain's grammar checks (slow; the tests do, the CLI does not). */
+  constructor(validate = false) {
+    super(allTokens, { recoveryEnabled: true, maxLookahead: 2, skipValidations: !validate });
     this.performSelfAnalysis();
   }
 
@@ -234,6 +230,11 @@ class RootfileParser extends EmbeddedActionsParser {
 }
 
 let instance: RootfileParser | undefined;
+
+/** Builds the grammar with Chevrotain's validations on; throws if the grammar is ambiguous or wrong. */
+export function validateGrammar(): void {
+  new RootfileParser(true);
+}
 
 /** Parses a token vector of logical lines. The parser instance is built once per process. */
 export function parseTokens(tokens: IToken[]): {

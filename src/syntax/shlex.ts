@@ -286,6 +286,8 @@ export function shlex(input: string, options: ShlexOptions): ShlexResult {
  * When the word is malformed (an unterminated quote), returns it unchanged with the error.
  */
 export function unquote(raw: string, esc = '\\'): { value: string; error?: string } {
+  // Without quotes or escapes there is nothing to process (unset variables stay as written).
+  if (!raw.includes('"') && !raw.includes("'") && !raw.includes(esc)) return { value: raw };
   try {
     return { value: shlex(raw, { escape: esc }).result };
   } catch (e) {

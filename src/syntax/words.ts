@@ -16,71 +16,48 @@ export interface Piece {
  * group spaces; an escape token at the very end is dropped.
  */
 export function parseWords(rest: string, esc: string): Piece[] {
-  const IN_SPACES = 0;
-  const IN_WORD = 1;
-  const IN_QUOTE = 2;
+  // The words are slices of the input: parseWords copies every character of a word except an escape
+  // token at the very end of the input, which it drops.
+  const e = esc.charCodeAt(0);
   const words: Piece[] = [];
-  let phase = IN_SPACES;
-  let quote = '';
-  let blankOK = false;
-  let sb = '';
-  let start = 0;
-  let end = 0;
   const n = rest.length;
-  for (let pos = 0; pos <= n; pos++) {
-    const ch = pos < n ? rest[pos]! : '';
-    if (phase === IN_SPACES) {
-      if (pos === n) break;
-      if (isSpace(ch.charCodeAt(0))) continue;
-      phase = IN_WORD;
-      start = pos;
-    }
-    if ((phase === IN_WORD || phase === IN_QUOTE) && pos === n) {
-      if (blankOK || sb.length > 0) words.push({ text: sb, start, end: n });
-      break;
-    }
-    if (phase === IN_WORD) {
-      if (isSpace(ch.charCodeAt(0))) {
-        phase = IN_SPACES;
-        if (blankOK || sb.length > 0) words.push({ text: sb, start, end: pos });
-        sb = '';
-        blankOK = false;
-        continue;
-      }
-      if (ch === "'" || ch === '"') {
-        quote = ch;
-        blankOK = true;
-        phase = IN_QUOTE;
-      }
-      if (ch === esc) {
-        if (pos + 1 === n) continue;
-        sb += ch;
+  let pos = 0;
+  while (pos < n) {
+    while (pos < n && isSpace(rest.charCodeAt(pos))) pos++;
+    if (pos >= n) break;
+    const start = pos;
+    let blankOK = false;
+    let quote = 0;
+    let end = -1;
+    while (pos < n) {
+      const c = rest.charCodeAt(pos);
+      if (quote === 0) {
+        if (isSpace(c)) break;
+        if (c === 0x27 || c === 0x22) {
+          quote = c;
+          blankOK = true;
+          pos++;
+          continue;
+        }
+      } else if (c === quote) {
+        quote = 0;
         pos++;
-        sb += rest[pos]!;
-        end = pos + 1;
         continue;
       }
-      sb += ch;
-      end = pos + 1;
-      continue;
-    }
-    // IN_QUOTE
-    if (ch === quote) phase = IN_WORD;
-    if (ch === esc && quote !== "'") {
-      if (pos + 1 === n) {
-        phase = IN_WORD;
+      if (c === e && quote !== 0x27) {
+        if (pos + 1 === n) {
+          end = pos;
+          pos++;
+          break;
+        }
+        pos += 2;
         continue;
       }
-      sb += ch;
       pos++;
-      sb += rest[pos]!;
-      end = pos + 1;
-      continue;
     }
-    sb += ch;
-    end = pos + 1;
+    const stop = end >= 0 ? end : Math.min(pos, n);
+    if (blankOK || stop > start) words.push({ text: rest.slice(start, stop), start, end: stop });
   }
-  void end;
   return words;
 }
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// Parse benchmark (`npm run bench:parse`, after `npm run build`):
+//  1. wall time of `rootc check FILE` (or `rootc parse FILE` while `check` is not registered) on a
+//     generated 10,000-instruction Rootfile, Node start-up included (target ≤ 0.5 s);
+//  2. in-process parse throughput of rootc's parser against the npm package `dockerfile-ast` on the
+//     same text, as a ratio (target: rootc at least as fast).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateRootfile } from './rootfile-gen.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'bin', 'rootc.js');
+const N = Number(process.env.BENCH_INSTRUCTIONS ?? 10_000);
+
+const text = generateRootfile(N);
+const dir = mkdtempSync(join(tmpdir(), 'rootc-bench-'));
+const file = join(dir, 'Rootfile');
+writeFileSync(file, text);
+
+const help = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
+const command = /^\s+check\b/m.test(help) ? 'check' : 'parse';
+
+function wall(args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, status: r.status, stderr: r.stderr };
+}
+
+const runs = [];
+let last;
+for (let i = 0; i < 5; i++) {
+  last = wall([command, file]);
+  runs.push(last.ms);
+}
+runs.sort((a, b) => a - b);
+const median = runs[Math.floor(runs.length / 2)];
+
+const { parseRootfile } = await import(join(root, 'dist', 'syntax', 'index.js'));
+const require = createRequire(import.meta.url);
+const { DockerfileParser } = require('dockerfile-ast');
+
+function throughput(fn) {
+  for (let i = 0; i < 3; i++) fn(); // warm up
+  const iterations = 10;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6 / iterations;
+}
+const rootcMs = throughput(() => parseRootfile(text, 'Rootfile'));
+const astMs = throughput(() => DockerfileParser.parse(text));
+const check = parseRootfile(text, 'Rootfile');
+
+const lines = text.split('\n').length;
+const mb = Buffer.byteLength(text) / 1e6;
+console.log(`Rootfile: ${N} instructions, ${lines} lines, ${(mb * 1000).toFixed(0)} KB`);
+console.log(
+  `rootc ${command} (wall, incl. Node start-up): median ${median.toFixed(0)} ms of 5 runs [${runs.map((r) => r.toFixed(0)).join(', ')}]` +
+    ` exit ${last.status}${median <= 500 ? ' (target ≤ 500 ms: ok)' : ' (target ≤ 500 ms: MISSED)'}`,
+);
+if (command !== 'check') console.log('  (`rootc check` is not registered yet: timed `rootc parse` instead)');
+console.log(
+  `parseRootfile: ${rootcMs.toFixed(1)} ms/parse (${(mb / (rootcMs / 1000)).toFixed(1)} MB/s), ${check.ast.instructions.length} instructions, ${check.diagnostics.length} diagnostics`,
+);
+console.log(`dockerfile-ast: ${astMs.toFixed(1)} ms/parse (${(mb / (astMs / 1000)).toFixed(1)} MB/s)`);
+console.log(
+  `ratio: rootc is ${(astMs / rootcMs).toFixed(2)}× the speed of dockerfile-ast${rootcMs <= astMs ? ' (target ≥ 1: ok)' : ' (target ≥ 1: MISSED)'}`,
+);
+rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,398 @@
+/**
+ * The interpreter: executes an IR stage by stage, step by step, each step either found in the cache (its
+ * layer reused, nothing run) or executed on a snapshot of the rootfs and committed. It knows nothing of the
+ * syntax. Keys follow DESIGN.md: hash(parent key, canonical step, digests of the step's inputs).
+ */
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { BuildCache, type KeyInputs } from '../cache/store.js';
+import { BuildContext } from '../context/context.js';
+import {
+  type Diagnostic,
+  DiagnosticError,
+  error,
+  type SourceLocation,
+  warning,
+} from '../diagnostics/diagnostic.js';
+import { BlobStore } from '../image/blobstore.js';
+import { appendHistory, appendLayer, emptyImage, type Image, withImageFields } from '../image/image.js';
+import { type LayerCompression, storeLayer } from '../image/layer.js';
+import { baseCacheKey, canonicalStepJson, stepCacheKey } from '../lower/canonical.js';
+import type { Base, IR, Location, Stage, Step } from '../lower/ir.js';
+import { detectDriver, openDriver } from '../snapshot/detect.js';
+import type { ActiveSnapshot, SnapshotDriver } from '../snapshot/types.js';
+import { materializeImage } from '../sources/source.js';
+import { tarballSource } from '../sources/tarball.js';
+import { applyConfigChange, withWorkingDir } from './config.js';
+import type { ProgressReporter } from './progress.js';
+import { executeStep, type StepEnv, stepInputDigests } from './steps.js';
+
+export interface InterpretOptions {
+  ir: IR;
+  contextDir: string;
+  /** The Rootfile's path (for its .dockerignore and to name the per-step "last inputs" slots). */
+  rootfile: string;
+  cacheDir: string;
+  noCache: boolean;
+  /** SOURCE_DATE_EPOCH: `created`, history times and the clamp of every mtime a step writes. */
+  epoch: number;
+  progress: ProgressReporter;
+  signal?: AbortSignal;
+  /** Compression of the layers rootc makes (kept in the cache, reused by outputs). */
+  compression?: LayerCompression;
+}
+
+export interface StageResult {
+  stage: Stage;
+  image: Image;
+  /** The key of the stage's final state (its last step, or its base). */
+  key: string;
+  /** A committed snapshot holding the stage's final tree, when one exists. */
+  snapshot?: string;
+}
+
+export interface InterpretResult {
+  target: StageResult;
+  stages: Map<string, StageResult>;
+  /** Materializes a stage's final tree into a directory (for rootfs outputs and COPY --from). */
+  withTree<T>(result: StageResult, use: (dir: string) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  store: BlobStore;
+  warnings: Diagnostic[];
+}
+
+export class BuildInterpreter {
+  readonly cache: BuildCache;
+  readonly store: BlobStore;
+  readonly context: BuildContext;
+  private driver: SnapshotDriver | undefined;
+  private readonly stages = new Map<string, StageResult>();
+  private stepNumber = 0;
+  private totalSteps = 0;
+  readonly warnings: Diagnostic[] = [];
+
+  constructor(private readonly opts: InterpretOptions) {
+    this.cache = new BuildCache(opts.cacheDir);
+    this.cache.sweepTemp();
+    this.store = new BlobStore(this.cache.dir);
+    this.context = BuildContext.open(opts.contextDir, opts.rootfile);
+  }
+
+  async run(): Promise<InterpretResult> {
+    const { ir } = this.opts;
+    this.totalSteps = ir.stages.reduce((n, s) => n + 1 + s.steps.length, 0);
+    this.opts.progress.emit({ type: 'build-start', stages: ir.stages.length, steps: this.totalSteps });
+    for (const stage of ir.stages) {
+      this.stages.set(stage.id, await this.runStage(stage));
+    }
+    const target = this.stages.get(ir.target);
+    if (!target)
+      throw new DiagnosticError(error('build/no-target', `target stage "${ir.target}" was not built`));
+    return {
+      target: { ...target, image: withImageFields(target.image, { created: this.opts.epoch }) },
+      stages: this.stages,
+      withTree: (result, use) => this.withTree(result, use),
+      close: () => this.close(),
+      store: this.store,
+      warnings: this.warnings,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.driver?.close();
+  }
+
+  private async snapshots(): Promise<SnapshotDriver> {
+    if (!this.driver) {
+      const kind = await detectDriver(this.cache.snapshotsDir);
+      this.driver = openDriver(kind, this.cache.dir);
+    }
+    return this.driver;
+  }
+
+  private emitStart(name: string, stage: Stage, location: Location): number {
+    const step = ++this.stepNumber;
+    this.opts.progress.emit({
+      type: 'step-start',
+      step,
+      total: this.totalSteps,
+      stage: stage.name ?? stage.id,
+      name,
+      location: toSourceLocation(location),
+    });
+    return step;
+  }
+
+  private warn(d: Diagnostic): void {
+    this.warnings.push(d);
+    this.opts.progress.emit({ type: 'warning', message: d.message });
+  }
+
+  private async resolveBase(stage: Stage): Promise<{ image: Image; key: string; snapshot?: string }> {
+    const base = stage.base;
+    const loc = toSourceLocation(stage.location);
+    switch (base.kind) {
+      case 'scratch':
+        return { image: emptyImage(), key: baseCacheKey(base, []) };
+      case 'stage': {
+        const parent = this.stages.get(base.stage);
+        if (!parent)
+          throw new DiagnosticError(error('build/unknown-stage', `stage "${base.stage}" was not built`, loc));
+        return {
+          image: parent.image,
+          key: parent.key,
+          ...(parent.snapshot ? { snapshot: parent.snapshot } : {}),
+        };
+      }
+      case 'tarball': {
+        const location = base.source.type === 'url' ? base.source.url : base.source.path;
+        const resolved = await tarballSource.resolve(
+          { location, ...(base.sha256 ? { sha256: base.sha256 } : {}) },
+          {
+            store: this.store,
+            cacheDir: this.cache.dir,
+            baseDir: this.opts.contextDir,
+            location: loc,
+            compression: this.opts.compression ?? 'none',
+            warn: (d) => this.warn(d),
+          },
+        );
+        return { image: resolved.image, key: baseCacheKey(base, [resolved.digest]) };
+      }
+      default:
+        throw new DiagnosticError(
+          error(
+            'build/unsupported-base',
+            `FROM ${base.kind} is not supported by this version of rootc yet`,
+            loc,
+          ),
+        );
+    }
+  }
+
+  private async runStage(stage: Stage): Promise<StageResult> {
+    const started = Date.now();
+    const fromStep = this.emitStart(stage.location.text, stage, stage.location);
+    const base = await this.resolveBase(stage);
+    this.opts.progress.emit({
+      type: 'step-done',
+      step: fromStep,
+      cached: false,
+      durationMs: Date.now() - started,
+      layerSize: 0,
+    });
+
+    let image = base.image;
+    let key = base.key;
+    /** A committed snapshot holding the current tree, if there is one. */
+    let snapshot = base.snapshot;
+    let active: ActiveSnapshot | undefined;
+    const slotBase = createHash('sha256').update(`${path.resolve(this.opts.rootfile)}\0${stage.id}\0`);
+
+    try {
+      for (const [index, step] of stage.steps.entries()) {
+        const history = { created_by: step.location.text, comment: 'rootc', created: this.opts.epoch };
+        if (step.op === 'config') {
+          const n = this.emitStart(step.location.text, stage, step.location);
+          image = appendHistory(applyConfigChange(image, step.change), history);
+          key = stepCacheKey(key, step, []);
+          this.opts.progress.emit({ type: 'step-done', step: n, cached: true, durationMs: 0, layerSize: 0 });
+          continue;
+        }
+        const n = this.emitStart(step.location.text, stage, step.location);
+        const t0 = Date.now();
+        const inputs = await this.inputsOf(step);
+        const stepKey = stepCacheKey(key, step, Object.values(inputs));
+        const slot = createHash('sha256')
+          .update(slotBase.copy().digest('hex'))
+          .update(String(index))
+          .digest('hex');
+        const keyInputs: KeyInputs = { parentKey: key, stepDigest: sha256(canonicalStepJson(step)), inputs };
+        const record = this.opts.noCache ? undefined : this.cache.getStep(stepKey);
+        if (step.op === 'workdir') image = withWorkingDir(image, step.path);
+
+        if (record) {
+          this.opts.progress.emit({ type: 'step-cached', step: n, key: stepKey });
+          if (record.layer) image = appendLayer(image, record.layer, history);
+          else image = appendHistory(image, history);
+          key = stepKey;
+          snapshot = (await (await this.snapshots()).has(stepKey)) ? stepKey : undefined;
+          this.opts.progress.emit({
+            type: 'step-done',
+            step: n,
+            cached: true,
+            durationMs: Date.now() - t0,
+            layerSize: record.layer?.size ?? 0,
+          });
+          this.cache.recordInputs(slot, keyInputs);
+          continue;
+        }
+
+        this.opts.progress.emit({
+          type: 'step-miss',
+          step: n,
+          key: stepKey,
+          reason: this.explainMiss(slot, keyInputs),
+        });
+        const driver = await this.snapshots();
+        active = await this.prepareActive(driver, image, key, snapshot);
+        const env: StepEnv = {
+          rootfs: active.rootfs,
+          image,
+          context: this.context,
+          proxyEnv: this.opts.ir.proxyEnv,
+          stages: this.stages,
+          withTree: (result, use) => this.withTree(result, use),
+          onOutput: (line) => this.opts.progress.emit({ type: 'step-log', step: n, line }),
+          warn: (message) => this.warn(warning('build/step', message, toSourceLocation(step.location))),
+          store: this.store,
+          cacheDir: this.cache.dir,
+          ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+        };
+        try {
+          await executeStep(step, env);
+        } catch (err) {
+          const d = stepFailure(err, step);
+          this.opts.progress.emit({ type: 'step-error', step: n, message: d.message });
+          throw new DiagnosticError(d);
+        }
+        const layer = await storeLayer(this.store, nonEmpty(active.diff()), {
+          compression: this.opts.compression ?? 'none',
+          clampMtime: this.opts.epoch,
+        }).catch((err: unknown) => {
+          if (err instanceof EmptyDiff) return undefined;
+          throw err;
+        });
+        await active.commit(stepKey);
+        await active.release();
+        active = undefined;
+        snapshot = stepKey;
+        this.cache.putStep({ version: 1, key: stepKey, ...(layer ? { layer } : {}) });
+        this.cache.recordInputs(slot, keyInputs);
+        image = layer ? appendLayer(image, layer, history) : appendHistory(image, history);
+        key = stepKey;
+        this.opts.progress.emit({
+          type: 'step-done',
+          step: n,
+          cached: false,
+          durationMs: Date.now() - t0,
+          layerSize: layer?.size ?? 0,
+        });
+      }
+    } finally {
+      await active?.release();
+    }
+    return { stage, image, key, ...(snapshot ? { snapshot } : {}) };
+  }
+
+  /** A writable tree holding the current state: on the committed snapshot when there is one, else rebuilt from layers. */
+  private async prepareActive(
+    driver: SnapshotDriver,
+    image: Image,
+    key: string,
+    snapshot: string | undefined,
+  ): Promise<ActiveSnapshot> {
+    if (snapshot && (await driver.has(snapshot))) return driver.prepare(snapshot);
+    // No snapshot of this state (first build from this base, or a cache made by another driver):
+    // materialize it once from the layers and commit it under a key of its own.
+    const materializedKey = `m-${key.slice(0, 60)}`;
+    if (await driver.has(materializedKey)) return driver.prepare(materializedKey);
+    const fresh = await driver.prepare(undefined);
+    try {
+      const report = await materializeImage(this.store, image, fresh.rootfs);
+      if (report.skippedNodes.length > 0) {
+        this.warn(
+          warning(
+            'build/device-nodes',
+            `${report.skippedNodes.length} device node(s) could not be created on disk (they stay in the image's layers)`,
+          ),
+        );
+      }
+      for await (const _ of fresh.diff()) {
+        // The diff must be consumed before commit (the copy driver writes it out while iterating).
+      }
+      await fresh.commit(materializedKey);
+      await fresh.release();
+    } catch (err) {
+      await fresh.release();
+      throw err;
+    }
+    return driver.prepare(materializedKey);
+  }
+
+  private async withTree<T>(result: StageResult, use: (dir: string) => Promise<T>): Promise<T> {
+    const driver = await this.snapshots();
+    const active = await this.prepareActive(driver, result.image, result.key, result.snapshot);
+    try {
+      return await use(active.rootfs);
+    } finally {
+      await active.release();
+    }
+  }
+
+  private async inputsOf(step: Step): Promise<Record<string, string>> {
+    return stepInputDigests(step, {
+      context: this.context,
+      stages: this.stages,
+      store: this.store,
+      cacheDir: this.cache.dir,
+    });
+  }
+
+  private explainMiss(slot: string, now: KeyInputs): string {
+    if (this.opts.noCache) return '--no-cache';
+    const last = this.cache.lastInputs(slot);
+    if (!last) return 'not built before';
+    if (last.stepDigest !== now.stepDigest) return 'the instruction changed';
+    const changed = Object.keys({ ...last.inputs, ...now.inputs }).filter(
+      (k) => last.inputs[k] !== now.inputs[k],
+    );
+    if (changed.length > 0) return `inputs changed: ${changed.join(', ')}`;
+    if (last.parentKey !== now.parentKey) return 'a previous step changed';
+    return 'its cache entry is gone';
+  }
+}
+
+class EmptyDiff extends Error {}
+
+/** Passes entries through, failing with EmptyDiff when there are none (so no empty layer is stored). */
+async function* nonEmpty<T>(entries: AsyncIterable<T>): AsyncGenerator<T> {
+  let any = false;
+  for await (const e of entries) {
+    any = true;
+    yield e;
+  }
+  if (!any) throw new EmptyDiff();
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+export function toSourceLocation(loc: Location): SourceLocation {
+  return {
+    file: loc.file,
+    range: {
+      start: { line: loc.line, column: loc.column, offset: 0 },
+      end: { line: loc.endLine, column: loc.endColumn, offset: 0 },
+    },
+  };
+}
+
+function stepFailure(err: unknown, step: Step): Diagnostic {
+  const location = toSourceLocation(step.location);
+  if (err instanceof DiagnosticError && err.diagnostics[0]) {
+    const d = err.diagnostics[0];
+    return { ...d, location: d.location ?? location };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return error(`build/${step.op}-failed`, message, location);
+}
+
+/** Removes a directory tree, ignoring a missing one. */
+export async function removeTree(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+export type { Base };

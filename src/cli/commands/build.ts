@@ -1,0 +1,123 @@
+/** `rootc build`: compile, then run the build in its own mount namespace and write the outputs. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { type Command, Option } from 'commander';
+import { buildImage } from '../../build/build.js';
+import { type OutputSpec, parseOutputSpec } from '../../build/outputs.js';
+import { createReporter, type ProgressMode } from '../../build/progress.js';
+import { defaultCacheDir } from '../../cache/store.js';
+import { DiagnosticError, hasErrors } from '../../diagnostics/diagnostic.js';
+import { inBuildNamespace, reexecInBuildNamespace } from '../../sandbox/namespace.js';
+import { printDiagnostics, UsageError } from '../output.js';
+import { collectBuildArg, compileFile } from './check.js';
+
+interface BuildFlags {
+  file?: string;
+  tag: string[];
+  buildArg: Record<string, string>;
+  target?: string;
+  output: string[];
+  cache: boolean;
+  progress: ProgressMode;
+  cacheDir?: string;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerBuild(program: Command): void {
+  program
+    .command('build')
+    .description('Build an image from a Rootfile, step by step in a chroot, cached and reproducible')
+    .argument('[context]', 'the build context directory', '.')
+    .option('-f, --file <path>', 'the Rootfile (default: <context>/Rootfile, then <context>/Dockerfile)')
+    .option('-t, --tag <name:tag>', 'name and tag of the image (repeatable)', collect, [])
+    .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collectBuildArg, {})
+    .option('--target <stage>', 'build this stage (default: the last one)')
+    .option(
+      '-o, --output <spec>',
+      'type=rootfs|docker|oci|oci-archive|aci,dest=<path>[,compression=…] (repeatable)',
+      collect,
+      [],
+    )
+    .option('--no-cache', 'run every step, ignoring the cache')
+    .addOption(
+      new Option('--progress <mode>', 'progress output')
+        .choices(['auto', 'plain', 'tty', 'json', 'quiet'])
+        .default('auto'),
+    )
+    .option('--cache-dir <dir>', 'cache directory (default: $XDG_CACHE_HOME/rootc)')
+    .action(async (contextArg: string, flags: BuildFlags) => {
+      const contextDir = path.resolve(contextArg);
+      const rootfile = findRootfile(contextDir, flags.file);
+      let outputs: OutputSpec[];
+      try {
+        outputs = flags.output.map(parseOutputSpec);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const compiled = compileFile(rootfile, {
+        buildArgs: flags.buildArg,
+        ...(flags.target ? { target: flags.target } : {}),
+      });
+      if (hasErrors(compiled.diagnostics) || !compiled.ir) {
+        printDiagnostics(compiled.diagnostics);
+        throw new DiagnosticError([]);
+      }
+      // Mounts and RUN need a private mount namespace: re-execute there (the child repeats the compile).
+      if (!inBuildNamespace()) {
+        const code = await reexecInBuildNamespace();
+        if (code !== undefined) {
+          process.exitCode = code;
+          return;
+        }
+      }
+      printDiagnostics(compiled.diagnostics);
+      const progress = createReporter(flags.progress);
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const result = await buildImage({
+          ir: compiled.ir,
+          rootfile,
+          contextDir,
+          cacheDir: flags.cacheDir ? path.resolve(flags.cacheDir) : defaultCacheDir(),
+          noCache: !flags.cache,
+          tags: flags.tag,
+          outputs,
+          progress,
+          signal: abort.signal,
+          epoch: sourceDateEpoch(),
+        });
+        printDiagnostics(result.warnings);
+        if (outputs.length === 0) {
+          process.stderr.write(
+            'rootc: no --output given: the build result is only in the cache (try --output type=docker,dest=image.tar)\n',
+          );
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}
+
+/** SOURCE_DATE_EPOCH, or 0: the same inputs give the same bytes whatever the clock. */
+function sourceDateEpoch(): number {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return 0;
+  if (!/^[0-9]+$/.test(v))
+    throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${v}"`);
+  return Number(v);
+}
+
+/** The Rootfile of a context: `-f` when given, else `Rootfile`, else `Dockerfile` in the context. */
+function findRootfile(contextDir: string, explicit?: string): string {
+  if (explicit) return explicit;
+  for (const name of ['Rootfile', 'Dockerfile']) {
+    const p = path.join(contextDir, name);
+    if (existsSync(p)) return p;
+  }
+  throw new UsageError(`no Rootfile or Dockerfile in ${contextDir} (use -f to name one)`);
+}

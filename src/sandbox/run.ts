@@ -22,8 +22,8 @@ export interface RunStepOptions {
   argv: string[];
   /** `K=V` entries. PATH gets Docker's default and HOME the user's home when absent. */
   env?: string[];
-  /** Ids inside the image (see `resolveUser`). */
-  user?: { uid: number; gid: number; home?: string };
+  /** Ids inside the image (see `resolveUser`); `groups` are the supplementary gids (none by default). */
+  user?: { uid: number; gid: number; home?: string; groups?: number[] };
   /** Image path; created if missing, owned by the user (BuildKit). Default `/`. */
   workdir?: string;
   /** `default` is the host network (no bridge without a daemon); `none` is a new, empty namespace with `lo` up. */
@@ -55,22 +55,32 @@ const SETUP_FAILED = 125;
 /*
  * Runs on the host side, as pid 1 of the step's new pid namespace, inside its new mount/uts/ipc(/net)
  * namespaces: mounts everything listed in the generated fstab with one `mount -a` (each process costs
- * 10–20 ms here, so the setup is one mount(8) and two execs), then execs `env -i … unshare --root … argv`.
+ * 10–20 ms here, so the setup is one mount(8) and a few execs), then execs
+ * `env -i K=V… setpriv --regid=G --groups=… unshare --root=R --wd=W --setuid U -- argv`: setpriv sets the
+ * gid and supplementary groups while still root, unshare chroots and drops the uid (its own --setgid
+ * would clear the supplementary groups).
  * All values come in as positional parameters, never spliced into the text. Setup errors go to fd 3 so
  * they cannot be confused with the command's output or exit status. When the namespace dies, every mount
  * goes with it.
  */
 const SETUP_SCRIPT = `
 fail() { printf 'rootc-sandbox: %s\\n' "$*" >&3; exit ${SETUP_FAILED}; }
-fstab=$1 hn=$2 net=$3 ip_bin=$4 root=$5 wd=$6 uid=$7 gid=$8 unshare_bin=$9 env_bin=\${10} nenv=\${11}
-shift 11
+fstab=$1 hn=$2 net=$3 ip_bin=$4 root=$5 wd=$6 uid=$7 gid=$8 unshare_bin=$9 env_bin=\${10} setpriv_bin=\${11}
+groups=\${12} nenv=\${13}
+shift 13
 if [ "$net" = none ] && [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>&3 || fail "cannot bring lo up"; fi
 printf '%s' "$hn" > /proc/sys/kernel/hostname || fail "cannot set the hostname"
 mount -a -T "$fstab" 2>&3 || fail "cannot mount the sandbox filesystems"
 nargv=$(($# - nenv))
 set -- "$@" "$env_bin" -i --
 i=0; while [ $i -lt "$nenv" ]; do set -- "$@" "$1"; shift; i=$((i + 1)); done
-set -- "$@" "$unshare_bin" "--root=$root" "--wd=$wd" --setgid "$gid" --setuid "$uid" --
+if [ -n "$setpriv_bin" ] && [ -n "$groups" ]; then
+  set -- "$@" "$setpriv_bin" "--regid=$gid" "--groups=$groups" -- "$unshare_bin" "--root=$root" "--wd=$wd" --setuid "$uid" --
+elif [ -n "$setpriv_bin" ]; then
+  set -- "$@" "$setpriv_bin" "--regid=$gid" --clear-groups -- "$unshare_bin" "--root=$root" "--wd=$wd" --setuid "$uid" --
+else
+  set -- "$@" "$unshare_bin" "--root=$root" "--wd=$wd" --setgid "$gid" --setuid "$uid" --
+fi
 i=0; while [ $i -lt "$nargv" ]; do set -- "$@" "$1"; shift; i=$((i + 1)); done
 exec 3>&-
 exec "$@"
@@ -190,6 +200,8 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
       String(gid),
       unshareBin,
       envBin,
+      setprivBin ?? '',
+      (opts.user?.groups ?? []).join(','),
       String(env.length),
       ...env,
       ...opts.argv,

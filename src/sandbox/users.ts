@@ -10,6 +10,8 @@ export interface ResolvedUser {
   gid: number;
   /** Home directory from the image's /etc/passwd (`/` when the user is numeric and unknown, as Docker). */
   home: string;
+  /** Supplementary groups: every group of the image's /etc/group listing the user as a member (runc). */
+  groups: number[];
 }
 
 const NUMERIC = /^[0-9]+$/;
@@ -23,7 +25,7 @@ const MAX_ID = 2 ** 32 - 2;
  */
 export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
   const value = (spec ?? '').trim();
-  if (value === '') return { uid: 0, gid: 0, home: '/root' };
+  if (value === '') return { uid: 0, gid: 0, home: '/root', groups: [] };
   const colon = value.indexOf(':');
   const userPart = colon >= 0 ? value.slice(0, colon) : value;
   const groupPart = colon >= 0 ? value.slice(colon + 1) : undefined;
@@ -32,6 +34,7 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
   let uid: number;
   let gid = 0;
   let home = '/';
+  let name: string | undefined;
   const byName = passwd.find((f) => f[0] === userPart);
   if (NUMERIC.test(userPart)) {
     uid = parseId(userPart, 'user');
@@ -39,11 +42,13 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
     if (entry) {
       gid = parseId(entry[3] ?? '0', 'group');
       home = entry[5] || '/';
+      name = entry[0];
     }
   } else if (byName) {
     uid = parseId(byName[2] ?? '', 'user');
     gid = parseId(byName[3] ?? '0', 'group');
     home = byName[5] || '/';
+    name = userPart;
   } else {
     throw new DiagnosticError(
       error(
@@ -55,11 +60,20 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
     );
   }
 
+  const groupDb = await readColonFile(rootfs, '/etc/group');
+  const groups: number[] = [];
+  if (name !== undefined) {
+    for (const g of groupDb) {
+      if ((g[3] ?? '').split(',').includes(name) && NUMERIC.test(g[2] ?? '')) {
+        const id = parseId(g[2]!, 'group');
+        if (!groups.includes(id)) groups.push(id);
+      }
+    }
+  }
   if (groupPart !== undefined && groupPart !== '') {
     if (NUMERIC.test(groupPart)) gid = parseId(groupPart, 'group');
     else {
-      const groups = await readColonFile(rootfs, '/etc/group');
-      const g = groups.find((f) => f[0] === groupPart);
+      const g = groupDb.find((f) => f[0] === groupPart);
       if (!g) {
         throw new DiagnosticError(
           error(
@@ -72,7 +86,7 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
     }
   }
   if (uid === 0 && home === '/') home = byName?.[5] || '/root';
-  return { uid, gid, home };
+  return { uid, gid, home, groups };
 }
 
 function parseId(text: string, what: string): number {

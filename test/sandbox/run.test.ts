@@ -105,17 +105,34 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
   });
 
   it('resolves user names from the image /etc/passwd and /etc/group', async () => {
-    expect(await resolveUser(rootfs, 'builder')).toEqual({ uid: 1000, gid: 1000, home: '/home/builder' });
-    expect(await resolveUser(rootfs, 'builder:staff')).toEqual({ uid: 1000, gid: 50, home: '/home/builder' });
-    expect(await resolveUser(rootfs, '1000:65534')).toEqual({ uid: 1000, gid: 65534, home: '/home/builder' });
-    expect(await resolveUser(rootfs, '4242')).toEqual({ uid: 4242, gid: 0, home: '/' });
-    expect(await resolveUser(rootfs, undefined)).toEqual({ uid: 0, gid: 0, home: '/root' });
+    expect(await resolveUser(rootfs, 'builder')).toEqual({
+      uid: 1000,
+      gid: 1000,
+      home: '/home/builder',
+      groups: [50],
+    });
+    expect(await resolveUser(rootfs, 'builder:staff')).toEqual({
+      uid: 1000,
+      gid: 50,
+      home: '/home/builder',
+      groups: [50],
+    });
+    expect(await resolveUser(rootfs, '1000:65534')).toEqual({
+      uid: 1000,
+      gid: 65534,
+      home: '/home/builder',
+      groups: [50],
+    });
+    expect(await resolveUser(rootfs, '4242')).toEqual({ uid: 4242, gid: 0, home: '/', groups: [] });
+    expect(await resolveUser(rootfs, undefined)).toEqual({ uid: 0, gid: 0, home: '/root', groups: [] });
     await expect(resolveUser(rootfs, 'nosuch')).rejects.toThrow(/unable to find user nosuch/);
     await expect(resolveUser(rootfs, 'builder:nogrp')).rejects.toThrow(/unable to find group nogrp/);
     await expect(resolveUser(rootfs, 'builder:nogrp')).rejects.toBeInstanceOf(DiagnosticError);
     const u = await resolveUser(rootfs, 'builder');
-    const r = await sh(rootfs, 'id -un; echo $HOME', { user: u });
-    expect(r.lines).toEqual(['builder', '/home/builder']);
+    const r = await sh(rootfs, 'id -un; id -G; echo $HOME', { user: u });
+    expect(r.lines).toEqual(['builder', '1000 50', '/home/builder']);
+    const root = await sh(rootfs, 'id -G');
+    expect(root.lines).toEqual(['0']);
   });
 
   it('runs exec form in a rootfs with no shell', async () => {

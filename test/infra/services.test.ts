@@ -15,7 +15,9 @@ import {
   dockerRun,
   registryAddress,
   requireTools,
+  rootlessUser,
   run,
+  runAs,
   runRootc,
   skopeo,
   skopeoInspect,
@@ -197,5 +199,36 @@ describe('rootc binary', () => {
     const r = await runRootc(['--help']);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/rootc/);
+  });
+});
+
+describe('rootless test user', () => {
+  if (!requireTools('rootless-user', 'root', 'unshare')) return;
+
+  it('maps root and a subordinate range in a user namespace', async () => {
+    const user = rootlessUser();
+    if (!user) throw new Error('unreachable: requireTools checked it');
+    expect(user.subuid.count).toBeGreaterThanOrEqual(65536);
+    const r = await runAs(user, 'unshare', [
+      '--map-auto',
+      '--map-root-user',
+      '--mount',
+      'cat',
+      '/proc/self/uid_map',
+    ]);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number));
+    expect(lines).toContainEqual([0, user.uid, 1]);
+    expect(lines).toContainEqual([1, user.subuid.start, user.subuid.count - 1]);
+  });
+
+  it('runs rootc as that user', async () => {
+    const user = rootlessUser();
+    if (!user) throw new Error('unreachable: requireTools checked it');
+    const r = await runRootc(['--version'], { asUser: user });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
   });
 });

@@ -8,8 +8,9 @@
  *   docker, dockerLoad, dockerImport, dockerRun, dockerInspect, dockerEnv, uniqueRef
  *   registryAddress, startRegistry
  *   umoci, umociUnpack, skopeo, skopeoInspect, actool, actoolPath
- *   runRootc, repoRoot
- *   tempDir, tempDirSync
+ *   runRootc (opts.asUser for rootless), repoRoot
+ *   tempDir, tempDirSync (opts.owner)
+ *   rootlessUser, runAs   the unprivileged user rootc-test (rootless tests, issue 7)
  *   run (any other program, same result shape)
  */
 export { actool, actoolPath } from './aci.js';
@@ -33,6 +34,7 @@ export {
   registryAddress,
   startRegistry,
 } from './registry.js';
-export { repoRoot, runRootc } from './rootc.js';
-export { tempDir, tempDirSync } from './tmp.js';
+export { type RootcOptions, repoRoot, runRootc } from './rootc.js';
+export { type TempDirOptions, tempDir, tempDirSync } from './tmp.js';
 export { hasTool, isCI, requireTools, type ToolName, toolPath } from './tools.js';
+export { ROOTLESS_USER, rootlessUser, runAs, type TestUser } from './users.js';

@@ -25,6 +25,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { beforeAll, expect, it, TestRunner } from 'vitest';
 import { ensureDocker, ensureRegistry, servicesContext } from './services.js';
+import { ROOTLESS_USER, rootlessUser } from './users.js';
 
 export type ToolName =
   | 'docker' // a running dockerd of this test run (or the one DOCKER_HOST names) and its client
@@ -48,7 +49,8 @@ export type ToolName =
   | 'bzip2'
   | 'htpasswd'
   | 'openssl'
-  | 'root'; // the tests run as uid 0
+  | 'root' // the tests run as uid 0
+  | 'rootless-user'; // the user rootc-test with subuid/subgid ranges (scripts/setup.sh), and newuidmap
 
 interface ToolInfo {
   /** Debian package that provides it, for the message. */
@@ -154,6 +156,15 @@ const TOOLS: Record<ToolName, ToolInfo> = {
   bzip2: bin('bzip2', 'bzip2'),
   htpasswd: bin('apache2-utils', 'htpasswd'),
   openssl: bin('openssl', 'openssl'),
+  'rootless-user': {
+    pkg: 'uidmap (user rootc-test made by scripts/setup.sh)',
+    check: () => {
+      if (!rootlessUser())
+        return { missing: `user ${ROOTLESS_USER} with /etc/subuid and /etc/subgid ranges` };
+      const p = findBinary('newuidmap');
+      return p ? { path: p } : { missing: 'newuidmap' };
+    },
+  },
   root: {
     pkg: '(run the tests as root)',
     check: () => (process.getuid?.() === 0 ? { path: '/' } : { missing: 'root' }),

@@ -202,7 +202,14 @@ export class BuildInterpreter {
         }
         const n = this.emitStart(step.location.text, stage, step.location);
         const t0 = Date.now();
-        const inputs = await this.inputsOf(step);
+        let inputs: Record<string, string>;
+        try {
+          inputs = await this.inputsOf(step);
+        } catch (err) {
+          const d = stepFailure(err, step);
+          this.opts.progress.emit({ type: 'step-error', step: n, message: d.message });
+          throw new DiagnosticError(d);
+        }
         const stepKey = stepCacheKey(key, step, Object.values(inputs));
         const slot = createHash('sha256')
           .update(slotBase.copy().digest('hex'))

@@ -1,5 +1,6 @@
-import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { openFileSync } from '../fsutil/readstream.js';
 import { readXattrs } from '../fsutil/xattr.js';
 import type { EntryType, TarEntrySpec } from './entry.js';
 
@@ -46,7 +47,8 @@ export function statToSpec(
   };
   if (type === 'file') {
     spec.size = st.size;
-    spec.open = () => createReadStream(hostPath, { highWaterMark: 1 << 16 });
+    const size = st.size;
+    spec.open = () => openFileSync(hostPath, size);
   } else if (type === 'symlink') {
     spec.linkname = readlinkSync(hostPath);
   } else if (type === 'char' || type === 'block') {

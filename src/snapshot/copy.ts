@@ -1,12 +1,14 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { OPAQUE_WHITEOUT, type TarEntrySpec, WHITEOUT_PREFIX } from '../tar/entry.js';
-import { applyEntries } from '../tar/extract.js';
-import { compareBytes, statToSpec } from '../tar/tree.js';
-import { diffDirEntries } from './diffdir.js';
+import { promisify } from 'node:util';
+import { writeXattr } from '../fsutil/xattr.js';
+import { inUserNamespace } from '../sandbox/namespace.js';
+import type { TarEntrySpec } from '../tar/entry.js';
+import { compareBytes } from '../tar/tree.js';
+import { diffDirEntries, isOpaqueDir, isWhiteoutStat, opaqueXattrName } from './diffdir.js';
 import {
   dirMetaEqual,
   entryEqual,
@@ -16,7 +18,10 @@ import {
   sameDirIdentity,
 } from './manifest.js';
 import { SnapshotStore } from './store.js';
+import { tarCopy } from './tarcopy.js';
 import type { ActiveSnapshot, SnapshotDriver } from './types.js';
+
+const execFileP = promisify(execFile);
 
 /** One change found by comparing two manifests, in the terms of an overlay upper dir. */
 export interface TreeChange {
@@ -78,55 +83,78 @@ export function compareManifests(before: Manifest, after: Manifest): TreeChange[
     .sort((a, b) => compareBytes(a.rel, b.rel));
 }
 
-function emptyFile(rel: string): TarEntrySpec {
-  return {
-    path: rel,
-    type: 'file',
-    mode: 0,
-    uid: 0,
-    gid: 0,
-    mtime: 0,
-    size: 0,
-    open: () => Readable.from([]),
-  };
+/** Makes overlayfs whiteouts (0/0 character devices); one shell for all of them. */
+async function makeWhiteouts(paths: string[]): Promise<void> {
+  if (paths.length === 0) return;
+  await execFileP('sh', ['-c', 'for p; do mknod "$p" c 0 0 || exit 1; done', 'sh', ...paths]);
 }
 
-/** The changes as entries read from the working tree (hardlinks among them kept as links). */
-function changeSpecs(tree: string, changes: TreeChange[]): TarEntrySpec[] {
-  const specs: TarEntrySpec[] = [];
-  const firstOfInode = new Map<number, string>();
+/**
+ * Writes the changes found in `tree` as an overlay upper dir at `out`: whiteouts first (their parent
+ * directories get their metadata from the tar copy that follows), then every other changed entry and
+ * ancestor through `tarCopy`, then the opaque markers.
+ */
+async function writeChanges(
+  tree: string,
+  out: string,
+  changes: TreeChange[],
+  scratch: string,
+  userxattr: boolean,
+) {
+  const whiteouts = changes.filter((c) => c.kind === 'whiteout');
+  for (const w of whiteouts) await mkdir(path.dirname(path.join(out, w.rel)), { recursive: true });
+  await makeWhiteouts(whiteouts.map((w) => path.join(out, w.rel)));
+  const copied = changes.filter((c) => c.kind !== 'whiteout').map((c) => c.rel);
+  await tarCopy(tree, out, copied, path.join(scratch, 'list'));
   for (const c of changes) {
-    if (c.kind === 'whiteout') {
-      const dir = path.posix.dirname(c.rel);
-      const name = WHITEOUT_PREFIX + path.posix.basename(c.rel);
-      specs.push(emptyFile(dir === '.' ? name : `${dir}/${name}`));
-      continue;
-    }
-    const host = path.join(tree, c.rel);
-    const st = lstatSync(host);
-    let spec = statToSpec(host, c.rel, st);
-    if (!spec) continue;
-    if (spec.type === 'file' && st.nlink > 1) {
-      const first = firstOfInode.get(st.ino);
-      if (first === undefined) firstOfInode.set(st.ino, c.rel);
-      else {
-        const { path: p, mode, uid, gid, mtime, xattrs } = spec;
-        spec = {
-          path: p,
-          type: 'hardlink',
-          linkname: first,
-          mode,
-          uid,
-          gid,
-          mtime,
-          ...(xattrs ? { xattrs } : {}),
-        };
-      }
-    }
-    specs.push(spec);
-    if (c.kind === 'opaque-dir') specs.push(emptyFile(`${c.rel}/${OPAQUE_WHITEOUT}`));
+    if (c.kind === 'opaque-dir')
+      writeXattr(path.join(out, c.rel), opaqueXattrName(userxattr), Buffer.from('y'));
   }
-  return specs.sort((a, b) => compareBytes(a.path, b.path));
+}
+
+/**
+ * Applies one diff dir to a tree, as an overlay mount would show it: whiteouts and opaque directories
+ * delete what is below, an entry of another kind (file over directory…) replaces the old one, then
+ * everything else is copied over with its metadata (overlay markers dropped).
+ */
+async function applyDiffDir(
+  diffDir: string,
+  tree: string,
+  scratch: string,
+  userxattr: boolean,
+): Promise<void> {
+  const rels: string[] = [];
+  const visit = async (relDir: string) => {
+    for (const name of (await readdir(path.join(diffDir, relDir))).sort(compareBytes)) {
+      const rel = relDir === '' ? name : `${relDir}/${name}`;
+      const host = path.join(diffDir, rel);
+      const st = lstatSync(host);
+      const target = path.join(tree, rel);
+      if (isWhiteoutStat(st)) {
+        await rm(target, { recursive: true, force: true });
+        continue;
+      }
+      const existing = lstatOrUndefined(target);
+      if (
+        existing &&
+        (existing.isDirectory() !== st.isDirectory() || (st.isDirectory() && isOpaqueDir(host, userxattr)))
+      ) {
+        await rm(target, { recursive: true, force: true });
+      }
+      rels.push(rel);
+      if (st.isDirectory()) await visit(rel);
+    }
+  };
+  await visit('');
+  await tarCopy(diffDir, tree, rels, path.join(scratch, 'list'), { dropOverlayXattrs: true });
+}
+
+function lstatOrUndefined(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -139,10 +167,16 @@ function changeSpecs(tree: string, changes: TreeChange[]): TarEntrySpec[] {
 export class CopyDriver implements SnapshotDriver {
   readonly kind = 'copy' as const;
   readonly store: SnapshotStore;
+  /** Opaque markers in `user.overlay.*` inside a user namespace (trusted.* needs init-namespace root). */
+  readonly userxattr: boolean;
   private head: { key: string; tree: string; manifest: Manifest } | undefined;
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    options: { userxattr?: boolean } = {},
+  ) {
     this.store = new SnapshotStore(root);
+    this.userxattr = options.userxattr ?? inUserNamespace();
   }
 
   has(key: string): Promise<boolean> {
@@ -159,6 +193,7 @@ export class CopyDriver implements SnapshotDriver {
     yield* diffDirEntries(this.store.fsDir(key), {
       lowers: ancestors.map((k) => this.store.fsDir(k)),
       pruneUnchangedDirs: meta.prunedDirs,
+      userxattr: this.userxattr,
     });
   }
 
@@ -180,8 +215,13 @@ export class CopyDriver implements SnapshotDriver {
     }
     const tree = path.join(this.root, 'work', `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
     await mkdir(tree, { recursive: true, mode: 0o755 });
-    for (const key of [...chain].reverse()) {
-      await applyEntries(this.diff(key), tree, { whiteouts: 'apply' });
+    const scratch = await this.store.newTemp();
+    try {
+      for (const key of [...chain].reverse()) {
+        await applyDiffDir(this.store.fsDir(key), tree, scratch, this.userxattr);
+      }
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
     return new CopyActive(this, parent, chain, tree, recordManifest(tree));
   }
@@ -213,7 +253,8 @@ class CopyActive implements ActiveSnapshot {
     const after = recordManifest(this.rootfs);
     const changes = compareManifests(this.before, after);
     await mkdir(path.join(temp, 'fs'), { mode: 0o755 });
-    await applyEntries(changeSpecs(this.rootfs, changes), path.join(temp, 'fs'), { whiteouts: 'overlay' });
+    await writeChanges(this.rootfs, path.join(temp, 'fs'), changes, temp, this.driver.userxattr);
+    await rm(path.join(temp, 'list'), { force: true });
     this.temp = temp;
     this.after = after;
     return temp;
@@ -224,6 +265,7 @@ class CopyActive implements ActiveSnapshot {
     yield* diffDirEntries(path.join(temp, 'fs'), {
       lowers: this.chain.map((k) => this.driver.store.fsDir(k)),
       pruneUnchangedDirs: false,
+      userxattr: this.driver.userxattr,
     });
   }
 

@@ -106,6 +106,30 @@ describe.skipIf(!CAN_RUN)('overlay and copy drivers give the same layers', () =>
     expect(overlay[0]).toContain('bin/sh symlink 777 0:0 -> busybox');
   });
 
+  it('a tree rebuilt from the copy snapshots equals the overlay mount of the same chain', async () => {
+    const view = (root: string) =>
+      execFileSync(
+        'sh',
+        [
+          '-c',
+          'cd "$1" && find . -printf "%p %y %m %U:%G %s %l\\n" | sort && find . -type f -exec sha256sum {} + | sort && getcap -r . | sort',
+          'sh',
+          root,
+        ],
+        { encoding: 'utf8' },
+      );
+    const last = `step${STEPS.length - 1}`;
+    const o = await new OverlayDriver(path.join(dir, 'overlay')).prepare(last);
+    const c = await new CopyDriver(path.join(dir, 'copy')).prepare(last);
+    try {
+      expect(view(c.rootfs)).toBe(view(o.rootfs));
+      expect(view(o.rootfs)).toContain('./data/gone/y f 644 0:0 4');
+    } finally {
+      await o.release();
+      await c.release();
+    }
+  });
+
   it('every step', () => {
     for (let i = 1; i < overlay.length; i++) {
       expect({ step: i, entries: copy[i] }).toEqual({ step: i, entries: overlay[i] });

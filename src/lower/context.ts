@@ -120,6 +120,11 @@ export interface StageState {
   argKeys: Set<string>;
   /** False when the base is an image whose config is unknown (its env may define more variables). */
   envKnown: boolean;
+  /**
+   * Variables assumed for expansion only (Docker's default PATH when an image's config is unknown):
+   * not passed to RUN, where the image's own value applies, until an ENV or ARG sets them.
+   */
+  assumed: Set<string>;
   workdir: string;
   user: string;
   shell: string[];
@@ -141,6 +146,7 @@ export function newStageState(): StageState {
     configEnv: new Map(),
     argKeys: new Set(),
     envKnown: true,
+    assumed: new Set(),
     workdir: '/',
     user: '',
     shell: [...DEFAULT_SHELL],

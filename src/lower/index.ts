@@ -52,9 +52,24 @@ export function compileRootfile(
   const parse = options.parse ?? parseRootfile;
   const parsed = parse(text, file);
   const lowered = lowerRootfile(parsed.ast, { ...options, parse });
+  // The parser already reported what it found wrong; lowering's own check of the same spot (kept for
+  // ASTs that come from elsewhere) would only repeat it.
+  const parseErrors = new Set(
+    parsed.diagnostics
+      .filter((d) => d.severity === 'error' && d.location)
+      .map((d) => `${d.location!.file}:${d.location!.range.start.offset}`),
+  );
+  const fresh = lowered.diagnostics.filter(
+    (d) =>
+      !(
+        d.severity === 'error' &&
+        d.location &&
+        parseErrors.has(`${d.location.file}:${d.location.range.start.offset}`)
+      ),
+  );
   return {
     ...lowered,
-    diagnostics: orderDiagnostics(file, [...parsed.diagnostics, ...lowered.diagnostics]),
+    diagnostics: orderDiagnostics(file, [...parsed.diagnostics, ...fresh]),
     parse: parsed,
   };
 }

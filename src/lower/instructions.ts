@@ -103,7 +103,7 @@ export function expandIn(
   const r = expandWord(text, ctx.state.env, { escapeToken: ctx.escape, ...lex });
   if (!r.ok) {
     if (r.required) error(ctx, 'lower/required-variable', r.message, range);
-    else error(ctx, 'lower/bad-substitution', `cannot expand "${text}": ${r.message}`, range);
+    else error(ctx, 'lower/bad-substitution', `variable substitution failed: ${r.message}`, range);
     return undefined;
   }
   warnUndefined(ctx, r, range);
@@ -212,7 +212,10 @@ function lowerArg(ctx: Ctx): void {
       );
     }
     ctx.state.argKeys.add(key);
-    if (value !== undefined) ctx.state.env.set(key, value);
+    if (value !== undefined) {
+      ctx.state.env.set(key, value);
+      ctx.state.assumed.delete(key);
+    }
   }
 }
 
@@ -240,6 +243,7 @@ function lowerEnv(ctx: Ctx): void {
   for (const [k, v] of out) {
     ctx.state.env.set(k, v);
     ctx.state.configEnv.set(k, v);
+    ctx.state.assumed.delete(k);
   }
   if (out.length > 0) config(ctx, { field: 'Env', env: out });
 }
@@ -278,7 +282,7 @@ function shellScript(n: InstructionNode): string {
 }
 
 function runEnv(state: StageState): string[] {
-  return [...state.env].map(([k, v]) => `${k}=${v}`);
+  return [...state.env].filter(([k]) => !state.assumed.has(k)).map(([k, v]) => `${k}=${v}`);
 }
 
 function lowerRun(ctx: Ctx): void {
@@ -707,7 +711,9 @@ function lowerCopyOrAdd(ctx: Ctx, kind: 'COPY' | 'ADD'): void {
     error(
       ctx,
       'lower/missing-argument',
-      `${kind} requires at least two arguments, but only ${n.args.length === 0 ? 'none was' : 'one was'} provided: a source and a destination`,
+      n.args.length === 0
+        ? `${kind} requires at least two arguments: the sources and a destination`
+        : `${kind} requires at least two arguments, but only one was provided: the destination could not be determined`,
       n.args[0]?.range ?? n.keywordRange,
     );
     return;

@@ -340,9 +340,14 @@ export class Lowerer {
     if (base.kind === 'stage') {
       const parent = this.stages.find((s) => s.id === base.stage)!;
       const p = parent.state;
+      for (const k of p.assumed) {
+        state.env.set(k, p.env.get(k) ?? '');
+        state.assumed.add(k);
+      }
       for (const [k, v] of p.configEnv) {
         state.env.set(k, v);
         state.configEnv.set(k, v);
+        state.assumed.delete(k);
       }
       state.envKnown = p.envKnown;
       state.workdir = p.workdir;
@@ -358,6 +363,7 @@ export class Lowerer {
         // `ENV PATH=/x:$PATH` keeps working; other variables of the image are unknown.
         state.envKnown = false;
         state.env.set('PATH', DEFAULT_PATH);
+        state.assumed.add('PATH');
         return [];
       }
       for (const e of cfg.env ?? []) {
@@ -494,25 +500,38 @@ export class Lowerer {
     // KEY=VALUE parameters, expanded in the including scope.
     const params = new Map<string, string>();
     const paramArgs = new Map<string, (typeof n.args)[number]>();
-    for (const arg of n.args.slice(1)) {
-      const eq = arg.raw.indexOf('=');
-      if (eq <= 0) {
+    const pairs =
+      n.pairs ??
+      n.args.slice(1).map((arg) => {
+        const eq = arg.raw.indexOf('=');
+        if (eq <= 0) return { key: arg, value: undefined };
+        const key = { ...arg, value: arg.raw.slice(0, eq), raw: arg.raw.slice(0, eq) };
+        const value = { ...arg, value: arg.raw.slice(eq + 1), raw: arg.raw.slice(eq + 1) };
+        return { key, value };
+      });
+    for (const p of pairs) {
+      const key = p.key.value;
+      const whole = p.value ? { start: p.key.range.start, end: p.value.range.end } : p.key.range;
+      if (!p.value) {
         this.r.error(
           'lower/bad-argument',
-          `INCLUDE parameters are KEY=VALUE, not "${arg.raw}"`,
-          at(located, arg.range),
+          `INCLUDE parameters are KEY=VALUE, not "${p.key.raw}"`,
+          at(located, whole),
         );
         continue;
       }
-      const key = arg.raw.slice(0, eq);
-      const value = expandIn(ctx, arg.raw.slice(eq + 1), arg.range)?.value;
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+        this.r.error('lower/bad-argument', `invalid parameter name "${p.key.raw}"`, at(located, p.key.range));
+        continue;
+      }
+      const value = expandIn(ctx, p.value.raw, p.value.range)?.value;
       if (value === undefined) continue;
       if (paramArgs.has(key)) {
-        this.r.error('lower/bad-argument', `parameter ${key} is given twice`, at(located, arg.range));
+        this.r.error('lower/bad-argument', `parameter ${key} is given twice`, at(located, whole));
         continue;
       }
       params.set(key, value);
-      paramArgs.set(key, arg);
+      paramArgs.set(key, { ...p.key, range: whole });
     }
 
     this.sources.set(ref.label, text);
@@ -556,7 +575,7 @@ export class Lowerer {
       const guess = closest(key, declared);
       this.r.error(
         'lower/include-unknown-parameter',
-        `${ref.label} has no parameter ${key}${guess ? ` (did you mean ${guess}?)` : declared.length > 0 ? `; its parameters: ${declared.join(', ')}` : ' (it declares no ARG)'}`,
+        `INCLUDE ${target}: no parameter ${key}${guess ? ` (did you mean ${guess}?)` : declared.length > 0 ? `; its parameters: ${declared.join(', ')}` : ' (it declares no ARG)'}`,
         at(located, arg.range),
         guess ? { suggestion: guess } : {},
       );

@@ -1,19 +1,21 @@
 /** "Did you mean" for names: the closest candidate within a small edit distance. */
 
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
 export function editDistance(a: string, b: string): number {
   if (a === b) return 0;
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  const d: number[][] = [];
+  for (let i = 0; i <= a.length; i++) d.push([i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 0; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
   }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 /** The candidate closest to `name` (case-insensitive), if it is close enough to be a likely typo. */
@@ -22,17 +24,14 @@ export function closest(name: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
-    const d = editDistance(lower, c.toLowerCase());
-    if (d < bestDistance) {
+    const dist = editDistance(lower, c.toLowerCase());
+    if (dist < bestDistance) {
       best = c;
-      bestDistance = d;
+      bestDistance = dist;
     }
   }
-  if (best === undefined) return undefined;
-  const limit = Math.max(1, Math.min(3, Math.floor(Math.max(name.length, best.length) / 3)));
-  return bestDistance <= limit && bestDistance > 0
-    ? best
-    : bestDistance === 0 && best !== name
-      ? best
-      : undefined;
+  if (best === undefined || best === name) return undefined;
+  const len = Math.max(name.length, best.length);
+  const limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+  return bestDistance <= limit ? best : undefined;
 }

@@ -120,7 +120,7 @@ export const SIGNALS: Record<string, number> = {
 export function parseSignal(text: string): Checked<string> {
   if (/^\d+$/.test(text)) {
     const n = Number(text);
-    if (n < 1 || n > 64) return fail(`invalid signal number ${text}: expected 1 to 64`);
+    if (n < 1 || n > 64) return fail(`invalid signal number ${text}`);
     return ok(text);
   }
   const name = text.toUpperCase().replace(/^SIG/, '');

@@ -34,7 +34,7 @@ function dumpOf(i: InstructionNode): DumpNode {
 /** What `rootc parse --json` must print for one BuildKit dump node: ENV/LABEL/ARG values unquoted. */
 function expectedJson(
   n: DumpNode,
-  escape: string,
+  esc: string,
 ): Pick<InstructionJson, 'keyword' | 'flags' | 'args'> & {
   inner?: unknown;
 } {

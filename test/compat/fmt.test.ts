@@ -19,7 +19,7 @@ const files = [
 ];
 
 /** What the builder receives from an instruction (the `AS` of FROM compared case-insensitively). */
-export function meaning(i: InstructionNode): unknown {
+function meaning(i: InstructionNode): unknown {
   return {
     keyword: i.keyword,
     flags: i.flags.map((f) => [f.name, f.value]),

@@ -16,7 +16,7 @@ const here = join(dirname(fileURLToPath(import.meta.url)), 'realworld');
 const cases = readdirSync(here).filter((d) => existsSync(join(here, d, 'Rootfile')));
 const update = process.env.ROOTC_UPDATE_GOLDEN === '1';
 
-export function expectedFor(dir: string): unknown {
+function expectedFor(dir: string): unknown {
   const text = readFileSync(join(dir, 'Rootfile'), 'utf8');
   const { ast, diagnostics } = parseRootfile(text, 'Rootfile');
   return {

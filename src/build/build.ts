@@ -7,13 +7,10 @@ import path from 'node:path';
 import { type Diagnostic, DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import type { LayerCompression } from '../image/layer.js';
 import type { IR } from '../lower/ir.js';
-import { writeDockerArchive } from '../writers/docker.js';
-import { writeRootfsTar } from '../writers/rootfs.js';
+import { outputWriters } from '../writers/index.js';
 import { BuildInterpreter, type InterpretResult } from './interpreter.js';
 import type { OutputSpec } from './outputs.js';
 import type { ProgressReporter } from './progress.js';
-
-const SUPPORTED_OUTPUTS = new Set<OutputSpec['type']>(['docker', 'rootfs']);
 
 export interface BuildImageOptions {
   ir: IR;
@@ -37,7 +34,7 @@ export interface BuildImageResult {
 export async function buildImage(opts: BuildImageOptions): Promise<BuildImageResult> {
   const started = Date.now();
   for (const output of opts.outputs) {
-    if (!SUPPORTED_OUTPUTS.has(output.type)) {
+    if (!outputWriters[output.type]) {
       throw new DiagnosticError(
         error(
           'build/unsupported-output',
@@ -61,26 +58,23 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   try {
     for (const output of opts.outputs) {
       const t0 = Date.now();
-      const dest = path.resolve(output.dest ?? '.');
-      mkdirSync(path.dirname(dest), { recursive: true });
-      switch (output.type) {
-        case 'docker':
-          await writeDockerArchive(result.store, result.target.image, dest, { tags: opts.tags });
-          break;
-        case 'rootfs':
-          await result.withTree(result.target, (dir) =>
-            writeRootfsTar(dir, dest, { clampMtime: opts.epoch }),
-          );
-          break;
-        default:
-          throw new DiagnosticError(
-            error(
-              'build/unsupported-output',
-              `--output type=${output.type} is not supported by this version of rootc yet`,
-            ),
-          );
-      }
-      opts.progress.emit({ type: 'output', output: output.type, dest, durationMs: Date.now() - t0 });
+      const dest = output.dest === undefined ? undefined : path.resolve(output.dest);
+      if (dest) mkdirSync(path.dirname(dest), { recursive: true });
+      await outputWriters[output.type]!({
+        store: result.store,
+        image: result.target.image,
+        tags: opts.tags,
+        dest,
+        spec: output,
+        epoch: opts.epoch,
+        withTree: (use) => result.withTree(result.target, use),
+      });
+      opts.progress.emit({
+        type: 'output',
+        output: output.type,
+        dest: dest ?? output.attrs.name ?? '',
+        durationMs: Date.now() - t0,
+      });
     }
   } finally {
     await result.close();

@@ -23,7 +23,7 @@ import type { Base, IR, Location, Stage, Step } from '../lower/ir.js';
 import { detectDriver, openDriver } from '../snapshot/detect.js';
 import type { ActiveSnapshot, SnapshotDriver } from '../snapshot/types.js';
 import { materializeImage } from '../sources/source.js';
-import { tarballSource } from '../sources/tarball.js';
+import { resolveBaseSource } from './bases.js';
 import { applyConfigChange, withWorkingDir } from './config.js';
 import type { ProgressReporter } from './progress.js';
 import { executeStep, type StepEnv, stepInputDigests } from './steps.js';
@@ -145,29 +145,17 @@ export class BuildInterpreter {
           ...(parent.snapshot ? { snapshot: parent.snapshot } : {}),
         };
       }
-      case 'tarball': {
-        const location = base.source.type === 'url' ? base.source.url : base.source.path;
-        const resolved = await tarballSource.resolve(
-          { location, ...(base.sha256 ? { sha256: base.sha256 } : {}) },
-          {
-            store: this.store,
-            cacheDir: this.cache.dir,
-            baseDir: this.opts.contextDir,
-            location: loc,
-            compression: this.opts.compression ?? 'none',
-            warn: (d) => this.warn(d),
-          },
-        );
+      default: {
+        const resolved = await resolveBaseSource(base, {
+          store: this.store,
+          cacheDir: this.cache.dir,
+          baseDir: this.opts.contextDir,
+          location: loc,
+          compression: this.opts.compression ?? 'none',
+          warn: (d) => this.warn(d),
+        });
         return { image: resolved.image, key: baseCacheKey(base, [resolved.digest]) };
       }
-      default:
-        throw new DiagnosticError(
-          error(
-            'build/unsupported-base',
-            `FROM ${base.kind} is not supported by this version of rootc yet`,
-            loc,
-          ),
-        );
     }
   }
 

@@ -133,7 +133,7 @@ function parse(text: string, file: string, source: SourceText): ParseResult {
     comments: pass1.comments.map((c) => ({ text: c.text, range: source.range(c.start, c.end) })),
   };
   const diagnostics: Diagnostic[] = raw
-    .sort((a, b) => a.start - b.start)
+    .sort((a, b) => a.start - b.start || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1))
     .map((d) => ({
       severity: d.severity,
       code: d.code,

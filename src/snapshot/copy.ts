@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -201,6 +200,10 @@ export class CopyDriver implements SnapshotDriver {
     return this.store.remove(key);
   }
 
+  sweep(): Promise<number> {
+    return this.store.sweep();
+  }
+
   async close(): Promise<void> {
     if (this.head) await rm(this.head.tree, { recursive: true, force: true });
     this.head = undefined;
@@ -213,8 +216,7 @@ export class CopyDriver implements SnapshotDriver {
       this.head = undefined;
       return new CopyActive(this, parent, chain, tree, manifest);
     }
-    const tree = path.join(this.root, 'work', `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
-    await mkdir(tree, { recursive: true, mode: 0o755 });
+    const tree = await this.store.newTemp('work');
     const scratch = await this.store.newTemp();
     try {
       for (const key of [...chain].reverse()) {

@@ -28,7 +28,7 @@ export async function detectDriver(root: string): Promise<SnapshotKind> {
       error('build/bad-snapshotter', `${SNAPSHOTTER_ENV} must be "overlay" or "copy", not "${forced}"`),
     );
   }
-  const probe = path.join(root, 'tmp', `probe-${process.pid}-${Date.now().toString(36)}`);
+  const probe = path.join(root, 'tmp', `${process.pid}-probe-${Date.now().toString(36)}`);
   const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) =>
     path.join(probe, d),
   ) as [string, string, string, string];

@@ -53,6 +53,10 @@ export class OverlayDriver implements SnapshotDriver {
     return this.store.remove(key);
   }
 
+  sweep(): Promise<number> {
+    return this.store.sweep();
+  }
+
   async close(): Promise<void> {}
 
   async prepare(parent: string | undefined): Promise<ActiveSnapshot> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkKey } from './types.js';
 
@@ -9,7 +9,8 @@ import { checkKey } from './types.js';
  * ```
  * <root>/snapshots/<key>/fs         the step's changes, overlayfs upper-dir format (immutable once here)
  * <root>/snapshots/<key>/meta.json  { parent, prunedDirs }
- * <root>/tmp/<random>/              work in progress: fs/ (upper), work/, merged/ or tree/
+ * <root>/tmp/<pid>-<random>/        work in progress: fs/ (upper), work/, merged/
+ * <root>/work/<pid>-<random>/       the copy driver's working trees
  * ```
  *
  * A snapshot becomes visible only by the rename of its finished temp dir, so a killed build leaves at
@@ -63,8 +64,9 @@ export class SnapshotStore {
     return keys;
   }
 
-  async newTemp(): Promise<string> {
-    const dir = path.join(this.root, 'tmp', `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+  /** A fresh temp dir under tmp/ (or `work/` for the copy driver's trees), named `<pid>-…` for `sweep`. */
+  async newTemp(area: 'tmp' | 'work' = 'tmp'): Promise<string> {
+    const dir = path.join(this.root, area, tempName());
     await mkdir(dir, { recursive: true });
     await mkdir(path.join(this.root, 'snapshots'), { recursive: true });
     return dir;
@@ -88,7 +90,7 @@ export class SnapshotStore {
 
   async remove(key: string): Promise<void> {
     // Rename first so a concurrent reader never sees a half-deleted snapshot under its key.
-    const doomed = path.join(this.root, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
+    const doomed = path.join(this.root, 'tmp', tempName('rm'));
     await mkdir(path.dirname(doomed), { recursive: true });
     try {
       await rename(this.snapshotDir(key), doomed);
@@ -96,5 +98,48 @@ export class SnapshotStore {
       return;
     }
     await rm(doomed, { recursive: true, force: true });
+  }
+
+  /**
+   * Deletes what killed builds left in tmp/ and work/: entries whose creating process is gone and with
+   * nothing mounted below them (a live build's overlay is never touched). Returns how many were removed.
+   */
+  async sweep(): Promise<number> {
+    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+    const mountPoints = mountinfo.split('\n').map((l) => l.split(' ')[4] ?? '');
+    let removed = 0;
+    for (const area of ['tmp', 'work']) {
+      const dir = path.join(this.root, area);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const pid = Number(name.split('-')[0]);
+        if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
+        const full = path.join(dir, name);
+        if (mountPoints.some((m) => m === full || m.startsWith(`${full}/`))) continue;
+        await rm(full, { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+}
+
+function tempName(tag?: string): string {
+  return [process.pid, tag, Date.now().toString(36), randomBytes(6).toString('hex')]
+    .filter(Boolean)
+    .join('-');
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

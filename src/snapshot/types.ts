@@ -35,6 +35,8 @@ export interface SnapshotDriver {
   remove(key: string): Promise<void>;
   /** Frees working state kept between steps (the copy driver's live tree). */
   close(): Promise<void>;
+  /** Removes temp dirs left by killed builds (not those of live ones). Call once at build start. */
+  sweep(): Promise<number>;
 }
 
 export interface ActiveSnapshot {

@@ -53,7 +53,7 @@ describe.skipIf(!IS_ROOT).each(drivers)('%s driver', (kind, make) => {
     const store = path.join(dir, 'store');
     expect(await readdir(path.join(store, 'snapshots'))).toEqual(['base']);
     expect((await readdir(path.join(store, 'snapshots/base'))).sort()).toEqual(['fs', 'meta.json']);
-    expect(await readdir(path.join(store, 'tmp'))).toEqual([]);
+    expect(await readdir(path.join(store, 'tmp')).catch(() => [])).toEqual([]);
     expect(await driver.has('base')).toBe(true);
     expect(await driver.has('nope')).toBe(false);
     expect(await driver.parentOf('base')).toBeUndefined();
@@ -112,6 +112,21 @@ describe.skipIf(!IS_ROOT).each(drivers)('%s driver', (kind, make) => {
     expect(await describeEntries(s.diff())).toEqual(['new directory 755 0:0']);
     await s.release();
     expect(await readdir(path.join(dir, 'store/tmp'))).toEqual([]);
+  });
+
+  it('sweeps what a killed build left, never a live one', async () => {
+    const store = path.join(dir, 'store');
+    const live = await driver.prepare('base');
+    await mkdir(path.join(store, 'tmp', '2147483646-dead-build'), { recursive: true });
+    await writeFile(path.join(store, 'tmp', '2147483646-dead-build', 'f'), 'x');
+    await mkdir(path.join(store, 'work', '2147483645-dead-tree'), { recursive: true });
+    expect(await driver.sweep()).toBe(2);
+    const work = await readdir(path.join(store, 'work'));
+    expect(work).not.toContain('2147483645-dead-tree');
+    if (kind === 'copy') expect(work).toContain(path.basename(live.rootfs));
+    await writeFile(path.join(live.rootfs, 'still-here'), 'x');
+    await live.release();
+    expect(await readdir(path.join(store, 'tmp'))).toEqual([]);
   });
 
   it('refuses keys that are not plain names', async () => {

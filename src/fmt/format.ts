@@ -62,6 +62,10 @@ export function formatRootfile(text: string, file: string): FormatResult {
     // Comment lines (and anything else outside an instruction, verbatim).
     emit(trimmed.startsWith('#') ? trimmed : line.trimEnd());
   }
+  // A comment that reads like a parser directive must not become one by moving to the top.
+  if (ast.directives.length === 0 && out.length > 0 && /^#\s*(syntax|escape|check)\s*=/i.test(out[0]!)) {
+    out.unshift('');
+  }
   return { output: out.length === 0 ? '' : `${out.join('\n')}\n`, diagnostics };
 }
 

@@ -160,15 +160,17 @@ function lstatOrUndefined(p: string) {
  * Copy driver, for where overlayfs cannot be mounted: one working tree mutated in place, a manifest
  * recorded before each step and compared after it. The changes are written as an overlay-format diff
  * dir (the same committed form as the overlay driver's), so a layer is read the same way whichever driver
- * made it. The tree after a commit is kept as the "head" and reused by the next `prepare` of that key;
- * any other parent is materialized by applying the chain's diffs to an empty tree.
+ * made it. The tree after a commit (or released unchanged) is kept as a "head" and reused in place by
+ * the next `prepare` of that key; any other parent is rebuilt by applying the chain's diff dirs in order.
  */
 export class CopyDriver implements SnapshotDriver {
   readonly kind = 'copy' as const;
   readonly store: SnapshotStore;
   /** Opaque markers in `user.overlay.*` inside a user namespace (trusted.* needs init-namespace root). */
   readonly userxattr: boolean;
-  private head: { key: string; tree: string; manifest: Manifest } | undefined;
+  /** Live trees at a committed state, most recently used last (a stage's tip and the tree read by COPY --from). */
+  private readonly heads = new Map<string, { tree: string; manifest: Manifest }>();
+  private static readonly MAX_HEADS = 2;
 
   constructor(
     readonly root: string,
@@ -205,16 +207,16 @@ export class CopyDriver implements SnapshotDriver {
   }
 
   async close(): Promise<void> {
-    if (this.head) await rm(this.head.tree, { recursive: true, force: true });
-    this.head = undefined;
+    for (const { tree } of this.heads.values()) await rm(tree, { recursive: true, force: true });
+    this.heads.clear();
   }
 
   async prepare(parent: string | undefined): Promise<ActiveSnapshot> {
     const chain = await this.store.chain(parent);
-    if (this.head && this.head.key === parent) {
-      const { tree, manifest } = this.head;
-      this.head = undefined;
-      return new CopyActive(this, parent, chain, tree, manifest);
+    const head = parent === undefined ? undefined : this.heads.get(parent);
+    if (head && parent !== undefined) {
+      this.heads.delete(parent);
+      return new CopyActive(this, parent, chain, head.tree, head.manifest);
     }
     const tree = await this.store.newTemp('work');
     const scratch = await this.store.newTemp();
@@ -228,10 +230,17 @@ export class CopyDriver implements SnapshotDriver {
     return new CopyActive(this, parent, chain, tree, recordManifest(tree));
   }
 
-  /** Called by a committed CopyActive: its tree becomes the head for the next step. */
+  /** Called by a CopyActive committed as `key`, or released unchanged: its tree is kept for the next prepare. */
   async adoptHead(key: string, tree: string, manifest: Manifest): Promise<void> {
-    await this.close();
-    this.head = { key, tree, manifest };
+    const old = this.heads.get(key);
+    this.heads.delete(key);
+    if (old && old.tree !== tree) await rm(old.tree, { recursive: true, force: true });
+    this.heads.set(key, { tree, manifest });
+    while (this.heads.size > CopyDriver.MAX_HEADS) {
+      const [oldest, h] = this.heads.entries().next().value as [string, { tree: string }];
+      this.heads.delete(oldest);
+      await rm(h.tree, { recursive: true, force: true });
+    }
   }
 }
 
@@ -284,10 +293,21 @@ class CopyActive implements ActiveSnapshot {
     return key;
   }
 
+  /**
+   * Without a commit: a tree that was only read (COPY --from a stage, a failed lookup) goes back to the
+   * driver as the head of its parent, which saves rebuilding it; a changed one is deleted.
+   */
   async release(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    await rm(this.rootfs, { recursive: true, force: true });
     if (this.temp) await rm(this.temp, { recursive: true, force: true });
+    if (this.parent !== undefined) {
+      const now = recordManifest(this.rootfs);
+      if (compareManifests(this.before, now).length === 0) {
+        await this.driver.adoptHead(this.parent, this.rootfs, now);
+        return;
+      }
+    }
+    await rm(this.rootfs, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readlink, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
@@ -59,6 +60,25 @@ export class OverlayDriver implements SnapshotDriver {
 
   async close(): Promise<void> {}
 
+  /** `l/<12 hex>` → `../snapshots/<key>/fs`, made once per key (a symlink appears atomically). */
+  private async shortLink(key: string): Promise<string> {
+    const name = `l/${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+    const target = `../snapshots/${key}/fs`;
+    const link = path.join(this.root, name);
+    try {
+      if ((await readlink(link)) === target) return name;
+      await rm(link, { force: true });
+    } catch {
+      await mkdir(path.dirname(link), { recursive: true });
+    }
+    try {
+      await symlink(target, link);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || (await readlink(link)) !== target) throw err;
+    }
+    return name;
+  }
+
   async prepare(parent: string | undefined): Promise<ActiveSnapshot> {
     const chain = await this.store.chain(parent);
     const temp = await this.store.newTemp();
@@ -66,8 +86,9 @@ export class OverlayDriver implements SnapshotDriver {
     const work = path.join(temp, 'work');
     const merged = path.join(temp, 'merged');
     await Promise.all([mkdir(upper), mkdir(work), mkdir(merged)]);
-    // Relative lowerdirs (mount runs in snapshots/): more layers fit in the one-page mount options.
-    let lowers = chain.map((k) => `${k}/fs`);
+    // Short relative lowerdirs (overlay2's l/ links, mount run in the driver's root): the mount options
+    // are limited to one page, so 64-hex keys would cap a chain near 58 layers; 14 bytes each allow ~290.
+    let lowers = await Promise.all(chain.map((k) => this.shortLink(k)));
     if (lowers.length === 0) {
       await mkdir(path.join(temp, 'empty'));
       lowers = [path.join(temp, 'empty')];
@@ -83,7 +104,7 @@ export class OverlayDriver implements SnapshotDriver {
     ].join(',');
     try {
       await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', options, merged], {
-        cwd: path.join(this.root, 'snapshots'),
+        cwd: this.root,
       });
     } catch (err) {
       await rm(temp, { recursive: true, force: true });

@@ -129,6 +129,35 @@ describe.skipIf(!IS_ROOT).each(drivers)('%s driver', (kind, make) => {
     expect(await readdir(path.join(store, 'tmp'))).toEqual([]);
   });
 
+  it('stacks a long chain of steps with full-length keys', async () => {
+    let parent = 'base';
+    const { createHash } = await import('node:crypto');
+    for (let i = 0; i < 70; i++) {
+      const s = await driver.prepare(parent);
+      await writeFile(path.join(s.rootfs, `f${i}`), String(i));
+      parent = await s.commit(createHash('sha256').update(`long ${i}`).digest('hex'));
+      await s.release();
+    }
+    const top = await driver.prepare(parent);
+    expect((await readdir(top.rootfs)).filter((n) => n.startsWith('f'))).toHaveLength(70);
+    await top.release();
+  }, 120_000);
+
+  it('reuses a tree released unchanged (copy: no rebuild)', async () => {
+    const a = await driver.prepare('s1');
+    const first = a.rootfs;
+    await readFile(path.join(a.rootfs, 'etc/a'));
+    await a.release();
+    const b = await driver.prepare('s1');
+    if (kind === 'copy') expect(b.rootfs).toBe(first);
+    await writeFile(path.join(b.rootfs, 'changed'), 'x');
+    await b.release();
+    const c = await driver.prepare('s1');
+    expect(c.rootfs).not.toBe(first);
+    expect(await readdir(c.rootfs)).not.toContain('changed');
+    await c.release();
+  });
+
   it('refuses keys that are not plain names', async () => {
     const s = await driver.prepare('base');
     await expect(s.commit('../evil')).rejects.toThrow(/invalid snapshot key/);

@@ -117,6 +117,8 @@ async function executeRun(step: Extract<Step, { op: 'run' }>, env: StepEnv): Pro
 /** Resolved sources of a COPY/ADD: where they are on the host and how they are named at the destination. */
 interface SourceSet {
   root: string;
+  /** The context's .dockerignore, applied below directory sources too. */
+  ignore?: PatternMatcher;
   items: (CopySource & { rel: string; wildcard: boolean })[];
 }
 
@@ -140,7 +142,7 @@ function contextSources(step: CopyStep | AddStep, ctx: BuildContext): SourceSet 
       });
     }
   }
-  return { root: ctx.dir, items };
+  return { root: ctx.dir, items, ...(ctx.ignore.empty ? {} : { ignore: ctx.ignore }) };
 }
 
 function rootSources(step: CopyStep, root: string): SourceSet {
@@ -208,7 +210,14 @@ function doCopy(
       destIsDir: destIsDir || parents,
       ...(owner ? { owner } : keepOwner ? {} : { owner: { uid: 0, gid: 0 } }),
       ...(step.chmod !== undefined ? { mode: step.chmod } : {}),
-      ...(exclude ? { include: (rel: string) => !exclude.matches(path.posix.join(item.rel, rel)) } : {}),
+      ...(exclude || set.ignore
+        ? {
+            include: (rel: string) => {
+              const full = path.posix.join(item.rel, rel);
+              return !exclude?.matches(full) && !set.ignore?.matches(full);
+            },
+          }
+        : {}),
     });
   }
   for (const h of heredocs) {

@@ -74,7 +74,11 @@ export function registerBuild(program: Command): void {
       printDiagnostics(compiled.diagnostics);
       const progress = createReporter(flags.progress);
       const abort = new AbortController();
-      const onSignal = () => abort.abort();
+      let interruptedBy: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        interruptedBy ??= sig;
+        abort.abort(new Error(`interrupted by ${sig}`));
+      };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
@@ -96,6 +100,12 @@ export function registerBuild(program: Command): void {
             'rootc: no --output given: the build result is only in the cache (try --output type=docker,dest=image.tar)\n',
           );
         }
+      } catch (err) {
+        if (!interruptedBy) throw err;
+        // Everything the build started has been torn down by now (steps release their snapshots in
+        // finally blocks, the namespaces die with their processes): report the signal as a shell would.
+        process.stderr.write(`rootc: build interrupted by ${interruptedBy}\n`);
+        process.exitCode = 128 + (interruptedBy === 'SIGINT' ? 2 : 15);
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -111,9 +111,26 @@ export interface ArgSource {
   declared?: Map<string, Located>;
 }
 
+/** A Map that counts its changes, so that RUNs can share one env list while nothing changed. */
+export class EnvMap extends Map<string, string> {
+  version = 0;
+  override set(key: string, value: string): this {
+    this.version++;
+    return super.set(key, value);
+  }
+  override delete(key: string): boolean {
+    this.version++;
+    return super.delete(key);
+  }
+  override clear(): void {
+    this.version++;
+    super.clear();
+  }
+}
+
 export interface StageState {
   /** What expansion and RUN see: the base's env, then every ENV and ARG in order (Docker's state env). */
-  env: Map<string, string>;
+  env: EnvMap;
   /** Only what ENV set (and the base's config env): what a child stage inherits. */
   configEnv: Map<string, string>;
   /** ARG names declared in scope (with or without a value). */
@@ -142,7 +159,7 @@ export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 export function newStageState(): StageState {
   return {
-    env: new Map(),
+    env: new EnvMap(),
     configEnv: new Map(),
     argKeys: new Set(),
     envKnown: true,

@@ -281,8 +281,15 @@ function shellScript(n: InstructionNode): string {
   return n.args.map((a) => a.value).join(' ');
 }
 
+/** The environment of a RUN; consecutive RUNs with no ENV/ARG between them share one array. */
+const envCache = new WeakMap<StageState, { version: number; list: string[] }>();
+
 function runEnv(state: StageState): string[] {
-  return [...state.env].filter(([k]) => !state.assumed.has(k)).map(([k, v]) => `${k}=${v}`);
+  const cached = envCache.get(state);
+  if (cached && cached.version === state.env.version) return cached.list;
+  const list = [...state.env].filter(([k]) => !state.assumed.has(k)).map(([k, v]) => `${k}=${v}`);
+  envCache.set(state, { version: state.env.version, list });
+  return list;
 }
 
 function lowerRun(ctx: Ctx): void {

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Rootfile words, not templates
 /**
  * Fuzz/property test for parse + lower: ≥10,000 generated and mutated Rootfiles (seeded, so a failure
  * is reproducible). Compiling never throws, never reports an internal error, every diagnostic has a

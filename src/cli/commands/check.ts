@@ -2,40 +2,15 @@
  * `rootc check FILE…`: parse and lower each Rootfile, print every diagnostic. Also the shared
  * "compile a Rootfile from disk" helper that `rootc ir` and `rootc build` use.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type Diagnostic, hasErrors } from '../../diagnostics/diagnostic.js';
-import { type CompileOptions, compileRootfile, type IR, type Platform } from '../../lower/index.js';
+import type { IR } from '../../lower/index.js';
+import { type CompileFileOptions, compileText } from '../compile.js';
 import { knownSources, printDiagnostics, UsageError } from '../output.js';
 
-/** The stdlib fragments shipped with rootc (`stdlib/<name>.rootfile`). */
-export const STDLIB_DIR = fileURLToPath(new URL('../../../stdlib/', import.meta.url));
-
-export function stdlibNames(dir = STDLIB_DIR): string[] {
-  try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.rootfile'))
-      .map((f) => f.slice(0, -'.rootfile'.length))
-      .sort();
-  } catch {
-    return [];
-  }
-}
-
-/** The machine's platform, in Docker's names. */
-export function hostPlatform(): Platform {
-  const arch: Record<string, Platform> = {
-    x64: { os: 'linux', architecture: 'amd64' },
-    arm64: { os: 'linux', architecture: 'arm64' },
-    arm: { os: 'linux', architecture: 'arm', variant: 'v7' },
-    ia32: { os: 'linux', architecture: '386' },
-    ppc64: { os: 'linux', architecture: 'ppc64le' },
-    s390x: { os: 'linux', architecture: 's390x' },
-    riscv64: { os: 'linux', architecture: 'riscv64' },
-  };
-  return arch[process.arch] ?? { os: 'linux', architecture: process.arch };
-}
+// The shared compile path lives in ../compile.ts (the language server uses it too).
+export { type CompileFileOptions, hostPlatform, STDLIB_DIR, stdlibNames } from '../compile.js';
 
 /** `--build-arg K=V` (repeatable); `--build-arg K` takes K from the environment, as docker build does. */
 export function collectBuildArg(
@@ -60,20 +35,6 @@ export function readRootfileText(file: string): string {
   }
 }
 
-function readIncluded(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-export interface CompileFileOptions {
-  buildArgs?: Record<string, string>;
-  target?: string;
-  baseConfig?: CompileOptions['baseConfig'];
-}
-
 /**
  * Read, parse and lower a Rootfile from disk (INCLUDEs read relative to it, the stdlib from rootc's
  * own directory); registers the texts for diagnostic excerpts.
@@ -85,15 +46,7 @@ export function compileFile(
   const name = file === '-' ? '<stdin>' : file;
   const text = readRootfileText(file);
   knownSources.set(name, text);
-  const result = compileRootfile(name, text, {
-    buildArgs: opts.buildArgs ?? {},
-    ...(opts.target !== undefined ? { target: opts.target } : {}),
-    readFile: readIncluded,
-    stdlibDir: STDLIB_DIR,
-    stdlibNames: stdlibNames(),
-    platform: hostPlatform(),
-    ...(opts.baseConfig ? { baseConfig: opts.baseConfig } : {}),
-  });
+  const result = compileText(name, text, opts);
   for (const [label, t] of result.sources) knownSources.set(label, t);
   return { ir: result.ir, diagnostics: result.diagnostics };
 }

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// Build benchmark W1 (`npm run bench`, as root, after `npm run build`), issue 3:
+//   base    = a debootstrap bookworm minbase tree as a tarball (~200 MB; made once, kept in the bench dir)
+//   context = 2,000 small files + one 50 MB file
+//   steps   = COPY both, a RUN that writes 200 files and removes /usr/share/doc and /usr/share/man,
+//             ENV, WORKDIR, CMD; output a docker archive
+// The same inputs are built in the same process by `DOCKER_BUILDKIT=0 docker build` + `docker save`
+// (a dockerd started here) and by `buildah bud` (when installed), and the figures printed as ratios:
+// targets: cold build ≤ 0.35× docker, no-change rebuild ≤ 0.1× docker's cached rebuild, peak RSS ≤ 250 MB.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'bin', 'rootc.js');
+const benchDir = process.env.ROOTC_BENCH_DIR ?? '/var/cache/rootc-bench';
+const work = mkdtempSync(join(tmpdir(), 'rootc-w1-'));
+const log = (s) => process.stdout.write(`${s}\n`);
+
+if (process.getuid?.() !== 0) {
+  log('bench: W1 needs root (debootstrap, dockerd); run it as root');
+  process.exit(2);
+}
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).slice(-2000)}`);
+  return r.stdout;
+}
+
+/** Runs a command under GNU time; returns wall seconds and the peak RSS (MB) of its largest process. */
+function timed(cmd, args, opts = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', 'RSS_KB=%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).slice(-3000)}`);
+  const rss = Number(/RSS_KB=(\d+)/.exec(r.stderr)?.[1] ?? 0) / 1024;
+  return { secs, rssMb: rss };
+}
+
+// --- inputs ---------------------------------------------------------------------------------------
+mkdirSync(benchDir, { recursive: true });
+const baseTar = join(benchDir, 'bookworm-minbase.tar');
+if (!existsSync(baseTar)) {
+  log('bench: making the base (debootstrap --variant=minbase bookworm), once…');
+  const tree = join(benchDir, 'tree');
+  rmSync(tree, { recursive: true, force: true });
+  sh('debootstrap', ['--variant=minbase', 'bookworm', tree], { stdio: 'ignore' });
+  sh('tar', ['--numeric-owner', '--xattrs', '-cf', `${baseTar}.tmp`, '-C', tree, '.']);
+  sh('mv', [`${baseTar}.tmp`, baseTar]);
+  rmSync(tree, { recursive: true, force: true });
+}
+const ctx = join(work, 'ctx');
+mkdirSync(join(ctx, 'files'), { recursive: true });
+for (let i = 0; i < 2000; i++) writeFileSync(join(ctx, 'files', `f${String(i).padStart(4, '0')}.txt`), `file ${i}\n${'x'.repeat(i % 512)}\n`);
+{
+  const big = Buffer.alloc(50 * 1024 * 1024);
+  randomBytes(1024 * 1024).copy(big); // not all zeros: compressible but real
+  for (let o = 1 << 20; o < big.length; o += 1 << 20) big.copy(big, o, 0, 1 << 20);
+  writeFileSync(join(ctx, 'big.bin'), big);
+}
+sh('cp', [baseTar, join(ctx, 'base.tar')]);
+const steps = `COPY files/ /data/files/
+COPY big.bin /data/big.bin
+RUN mkdir -p /generated && for i in $(seq 1 200); do echo "generated $i" > /generated/g$i; done && rm -rf /usr/share/doc /usr/share/man
+ENV APP_MODE=bench LANG=C.UTF-8
+WORKDIR /data
+CMD ["/bin/ls", "/data"]
+`;
+writeFileSync(join(ctx, 'Rootfile'), `FROM tarball base.tar\n${steps}`);
+// Docker's equivalent of FROM tarball: ADD extracts a local tar into the empty image.
+writeFileSync(join(ctx, 'Dockerfile'), `FROM scratch\nADD base.tar /\n${steps}`);
+writeFileSync(join(ctx, '.dockerignore'), 'Rootfile\nDockerfile\n');
+
+// --- rootc ----------------------------------------------------------------------------------------
+const cacheDir = join(work, 'rootc-cache');
+const rootcBuild = () =>
+  timed(process.execPath, [cli, 'build', '--progress=quiet', '-t', 'bench/w1:latest', '-o', `type=docker,dest=${work}/rootc.tar`, ctx], {
+    env: { ...process.env, ROOTC_CACHE_DIR: cacheDir },
+  });
+log('bench: rootc cold build…');
+const rootcCold = rootcBuild();
+log('bench: rootc no-change rebuild…');
+const rootcWarm = rootcBuild();
+
+// --- docker ---------------------------------------------------------------------------------------
+let dockerd;
+let dockerCold;
+let dockerWarm;
+const dockerRoot = join(work, 'docker');
+const sock = `unix://${dockerRoot}/docker.sock`;
+if (spawnSync('which', ['dockerd']).status === 0) {
+  mkdirSync(dockerRoot, { recursive: true });
+  dockerd = spawn(
+    'dockerd',
+    [
+      '--storage-driver=overlay2',
+      '--iptables=false',
+      '--ip6tables=false',
+      '--bridge=none',
+      `--host=${sock}`,
+      `--data-root=${dockerRoot}/data`,
+      `--exec-root=${dockerRoot}/exec`,
+      `--pidfile=${dockerRoot}/pid`,
+    ],
+    { stdio: 'ignore' },
+  );
+  const env = { ...process.env, DOCKER_HOST: sock, DOCKER_BUILDKIT: '0' };
+  for (let i = 0; i < 100 && spawnSync('docker', ['version'], { env }).status !== 0; i++) await new Promise((r) => setTimeout(r, 200));
+  const dockerBuild = () => {
+    const a = timed('docker', ['build', '--network=none', '-q', '-t', 'bench/w1:latest', ctx], { env });
+    const b = timed('docker', ['save', '-o', `${work}/docker.tar`, 'bench/w1:latest'], { env });
+    return { secs: a.secs + b.secs, rssMb: Math.max(a.rssMb, b.rssMb) };
+  };
+  try {
+    log('bench: docker cold build + save…');
+    dockerCold = dockerBuild();
+    log('bench: docker cached rebuild + save…');
+    dockerWarm = dockerBuild();
+  } catch (e) {
+    log(`bench: docker failed: ${e.message}`);
+  } finally {
+    dockerd.kill('SIGTERM');
+    await new Promise((r) => dockerd.once('exit', r));
+    spawnSync('sh', ['-c', `grep -o " ${dockerRoot}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
+  }
+} else log('bench: no dockerd (package docker.io): docker figures skipped');
+
+// --- buildah --------------------------------------------------------------------------------------
+let buildahCold;
+let buildahWarm;
+if (spawnSync('which', ['buildah']).status === 0) {
+  const storage = ['--root', join(work, 'buildah/root'), '--runroot', join(work, 'buildah/run'), '--storage-driver', 'vfs'];
+  const bud = () => timed('buildah', [...storage, 'bud', '--isolation=chroot', '--network=none', '-q', '-t', 'bench/w1', '-f', join(ctx, 'Dockerfile'), ctx]);
+  try {
+    log('bench: buildah cold bud…');
+    buildahCold = bud();
+    log('bench: buildah cached bud…');
+    buildahWarm = bud();
+  } catch (e) {
+    log(`bench: buildah failed: ${e.message.split('\n').slice(0, 3).join(' ')}`);
+  }
+} else log('bench: no buildah (package buildah): buildah figures skipped');
+
+// --- report ---------------------------------------------------------------------------------------
+const f = (x) => (x === undefined ? 'n/a' : `${x.secs.toFixed(2)} s`);
+const ratio = (a, b) => (a && b ? `${(a.secs / b.secs).toFixed(3)}×` : 'n/a');
+log('');
+log('W1 (debootstrap minbase tarball + 2,000 files + 50 MB + RUN; docker archive out)');
+log(`  rootc   cold ${f(rootcCold)}   no-change rebuild ${f(rootcWarm)}   peak RSS ${rootcCold.rssMb.toFixed(0)} MB / ${rootcWarm.rssMb.toFixed(0)} MB`);
+log(`  docker  cold ${f(dockerCold)}   cached rebuild ${f(dockerWarm)}   (build + save)`);
+log(`  buildah cold ${f(buildahCold)}   cached rebuild ${f(buildahWarm)}`);
+log(`  ratio rootc/docker: cold ${ratio(rootcCold, dockerCold)} (target ≤ 0.35×), rebuild ${ratio(rootcWarm, dockerWarm)} (target ≤ 0.1×)`);
+log(`  ratio rootc/buildah: cold ${ratio(rootcCold, buildahCold)}, rebuild ${ratio(rootcWarm, buildahWarm)}`);
+log(`  peak RSS target ≤ 250 MB: ${Math.max(rootcCold.rssMb, rootcWarm.rssMb) <= 250 ? 'met' : 'NOT met'}`);
+rmSync(work, { recursive: true, force: true });

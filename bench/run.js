@@ -41,6 +41,16 @@ function timed(cmd, args, opts = {}) {
   return { secs, rssMb: rss };
 }
 
+// The tools compared against come from Debian's packages; install what is missing (once).
+{
+  const want = { debootstrap: 'debootstrap', dockerd: 'docker.io', buildah: 'buildah' };
+  const missing = Object.entries(want).filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0);
+  if (missing.length > 0) {
+    log(`bench: installing ${missing.map(([, p]) => p).join(' ')}…`);
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing.map(([, p]) => p)], { stdio: 'ignore' });
+  }
+}
+
 // --- inputs ---------------------------------------------------------------------------------------
 mkdirSync(benchDir, { recursive: true });
 const baseTar = join(benchDir, 'bookworm-minbase.tar');

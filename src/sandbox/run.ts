@@ -69,7 +69,8 @@ fstab=$1 hn=$2 net=$3 ip_bin=$4 root=$5 wd=$6 uid=$7 gid=$8 unshare_bin=$9 env_b
 groups=\${12} nenv=\${13}
 shift 13
 if [ "$net" = none ] && [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>&3 || fail "cannot bring lo up"; fi
-printf '%s' "$hn" > /proc/sys/kernel/hostname || fail "cannot set the hostname"
+# /proc/sys is not writable by a user namespace's root: then sethostname(2) through hostname(1).
+{ printf '%s' "$hn" > /proc/sys/kernel/hostname; } 2>/dev/null || hostname "$hn" 2>&3 || fail "cannot set the hostname"
 mount -a -T "$fstab" 2>&3 || fail "cannot mount the sandbox filesystems"
 nargv=$(($# - nenv))
 set -- "$@" "$env_bin" -i --

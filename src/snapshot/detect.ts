@@ -39,7 +39,7 @@ export async function detectDriver(root: string): Promise<SnapshotKind> {
     await writeFile(path.join(lower, 'f'), 'x');
     await writeFile(path.join(lower, 'd', 'g'), 'x');
     const userxattr = inUserNamespace();
-    const opts = `lowerdir=${lower},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off,index=off${userxattr ? ',userxattr' : ''}`;
+    const opts = `lowerdir=${lower},upperdir=${upper},workdir=${work},metacopy=off,index=off,${userxattr ? 'userxattr,redirect_dir=nofollow' : 'redirect_dir=off'}`;
     await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged]);
     mounted = true;
     await rm(path.join(merged, 'f'));

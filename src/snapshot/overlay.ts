@@ -97,10 +97,10 @@ export class OverlayDriver implements SnapshotDriver {
       `lowerdir=${lowers.join(':')}`,
       `upperdir=${upper}`,
       `workdir=${work}`,
-      'redirect_dir=off',
+      // userxattr refuses redirect_dir=off (it forces "nofollow", which creates no redirects either).
+      ...(this.userxattr ? ['userxattr', 'redirect_dir=nofollow'] : ['redirect_dir=off']),
       'metacopy=off',
       'index=off',
-      ...(this.userxattr ? ['userxattr'] : []),
     ].join(',');
     try {
       await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', options, merged], {

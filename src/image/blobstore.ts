@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { openFileSync } from '../fsutil/readstream.js';
 
 export interface BlobInfo {
   /** `sha256:<hex>` */
@@ -54,7 +55,7 @@ export class BlobStore {
       throw new DiagnosticError(
         error('image/missing-blob', `blob ${digest} is not in the store ${this.dir}`),
       );
-    return createReadStream(this.path(digest), { highWaterMark: 1 << 16 });
+    return openFileSync(this.path(digest));
   }
 
   /** A writable that hashes what it gets; `commit()` after it finished moves the blob into place. */

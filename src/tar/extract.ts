@@ -113,9 +113,14 @@ export async function applyEntries(
     }
     return host;
   };
+  // Directories known to exist as real directories (cleared with parentCache whenever something is removed or
+  // a symlink made), so the common case costs no mkdir call per entry.
+  const knownDirs = new Set<string>([absRoot]);
   const ensureDir = (host: string, clean: string): void => {
+    if (knownDirs.has(host)) return;
     try {
       mkdirSync(host, { recursive: true, mode: 0o755 });
+      knownDirs.add(host);
     } catch (e) {
       throw new DiagnosticError(
         error(
@@ -124,6 +129,13 @@ export async function applyEntries(
         ),
       );
     }
+  };
+
+  // Only resolutions that went through `host` can change when something appears or disappears there.
+  const invalidate = (host: string): void => {
+    const prefix = `${host}${path.sep}`;
+    for (const [k, v] of parentCache) if (v === host || v.startsWith(prefix)) parentCache.delete(k);
+    for (const d of knownDirs) if (d === host || d.startsWith(prefix)) knownDirs.delete(d);
   };
 
   for await (const spec of entries) {
@@ -167,6 +179,7 @@ export async function applyEntries(
         }
       }
       parentCache.clear();
+      knownDirs.clear();
       await drain(spec);
       continue;
     }
@@ -181,7 +194,11 @@ export async function applyEntries(
     }
     if (existing && !(existing.isDirectory() && spec.type === 'directory')) {
       rmSync(target, { recursive: true, force: true });
-      parentCache.clear();
+      // Resolutions that followed a removed symlink do not start with its path: forget them all.
+      if (existing.isSymbolicLink()) {
+        parentCache.clear();
+        knownDirs.clear();
+      } else invalidate(target);
     }
 
     switch (spec.type) {
@@ -193,7 +210,7 @@ export async function applyEntries(
         break;
       case 'symlink':
         symlinkSync(spec.linkname ?? '', target);
-        parentCache.clear();
+        invalidate(target);
         break;
       case 'hardlink': {
         const linkClean = cleanImagePath(spec.linkname ?? '');

@@ -223,3 +223,23 @@ describe('extract: metadata', () => {
     ]);
   });
 });
+
+describe('extract: replacing symlinks', () => {
+  it('writes below a directory that replaced a symlink, not through the old link', async () => {
+    const { root } = sandbox();
+    await applyEntries(
+      [
+        dir('usr'),
+        dir('usr/lib'),
+        sym('lib', 'usr/lib'),
+        fileEntry('lib/a', 'a'),
+        dir('lib'),
+        fileEntry('lib/b', 'b'),
+      ],
+      root,
+    );
+    expect(readFileSync(path.join(root, 'usr/lib/a'), 'utf8')).toBe('a');
+    expect(readFileSync(path.join(root, 'lib/b'), 'utf8')).toBe('b');
+    expect(existsSync(path.join(root, 'usr/lib/b'))).toBe(false);
+  });
+});

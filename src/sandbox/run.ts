@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import { findHostTool } from './hosttools.js';
 import { MountStubs } from './mountpoints.js';
@@ -280,9 +281,11 @@ async function spawnStep(command: string[], opts: RunStepOptions): Promise<RunSt
 
 function lineSplitter(emit: (line: string) => void) {
   let pending = '';
+  // A UTF-8 character split across two chunks must not turn into two replacement characters.
+  const decoder = new StringDecoder('utf8');
   return {
     write: (chunk: Buffer | string) => {
-      pending += chunk.toString();
+      pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
       let nl = pending.indexOf('\n');
       while (nl >= 0) {
         emit(pending.slice(0, nl).replace(/\r$/, ''));
@@ -296,6 +299,7 @@ function lineSplitter(emit: (line: string) => void) {
       }
     },
     end: () => {
+      pending += decoder.end();
       if (pending !== '') emit(pending);
       pending = '';
     },

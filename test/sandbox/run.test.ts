@@ -50,6 +50,12 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
     expect(r.outputTail).toEqual(expect.arrayContaining(['hello', 'oops']));
   });
 
+  it('decodes UTF-8 output split across reads', async () => {
+    const r = await sh(rootfs, "i=0; while [ $i -lt 20000 ]; do echo 'é✓'; i=$((i+1)); done");
+    expect(r.lines).toHaveLength(20000);
+    expect(r.lines.every((l) => l === 'é✓')).toBe(true);
+  });
+
   it('keeps only the last lines for the failure diagnostic', async () => {
     const r = await sh(rootfs, 'i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); done; exit 1');
     expect(r.exitCode).toBe(1);

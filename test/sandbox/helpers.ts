@@ -44,7 +44,11 @@ export async function mountsUnder(dir: string): Promise<string[]> {
   const abs = path.resolve(dir);
   return info
     .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
+    .map((l) =>
+      (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) =>
+        String.fromCharCode(Number.parseInt(o, 8)),
+      ),
+    )
     .filter((m) => m === abs || m.startsWith(`${abs}/`));
 }
 

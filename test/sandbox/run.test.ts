@@ -214,6 +214,16 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
     expect(await exists(path.join(rootfs, 'proc'))).toBe(false);
   });
 
+  it('handles a rootfs path with spaces, tabs and backslashes', async () => {
+    const odd = path.join(base, 'odd dir\\x\ty');
+    await makeBusyboxRootfs(odd);
+    const r = await sh(odd, 'cat /etc/hosts | head -1; ls /dev/null');
+    expect(r.exitCode).toBe(0);
+    expect(r.lines).toEqual(['127.0.0.1\tlocalhost', '/dev/null']);
+    expect(await mountsUnder(odd)).toEqual([]);
+    expect(await exists(path.join(odd, 'proc'))).toBe(false);
+  });
+
   it('never mounts through symlinks planted in the rootfs', async () => {
     const hostile = path.join(base, 'hostile');
     await makeBusyboxRootfs(hostile);

@@ -4,7 +4,12 @@
  */
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import type { Base } from '../lower/ir.js';
+import { aciSource } from '../sources/aci.js';
+import { debootstrapSource } from '../sources/debootstrap.js';
+import { dockerArchiveSource } from '../sources/docker-archive.js';
+import { ociSource } from '../sources/oci.js';
 import type { ResolvedSource, SourceContext } from '../sources/source.js';
+import { stage3Source } from '../sources/stage3.js';
 import { tarballSource } from '../sources/tarball.js';
 
 type BaseKind = Exclude<Base['kind'], 'scratch' | 'stage'>;
@@ -22,6 +27,33 @@ const resolvers: { [K in BaseKind]?: BaseResolver<K> } = {
       },
       ctx,
     ),
+  stage3: (base, ctx) =>
+    stage3Source.resolve(
+      {
+        source: base.source,
+        ...(base.digests ? { digests: base.digests } : {}),
+        ...(base.keyring ? { keyring: base.keyring } : {}),
+      },
+      ctx,
+    ),
+  debootstrap: (base, ctx) =>
+    debootstrapSource.resolve(
+      {
+        suite: base.suite,
+        ...(base.variant ? { variant: base.variant } : {}),
+        ...(base.mirror ? { mirror: base.mirror } : {}),
+        include: base.include,
+      },
+      ctx,
+    ),
+  'docker-archive': (base, ctx) =>
+    dockerArchiveSource.resolve(
+      { path: base.path, ...(base.reference ? { reference: base.reference } : {}) },
+      ctx,
+    ),
+  oci: (base, ctx) =>
+    ociSource.resolve({ path: base.path, ...(base.reference ? { reference: base.reference } : {}) }, ctx),
+  aci: (base, ctx) => aciSource.resolve({ path: base.path }, ctx),
 };
 
 /** Resolves an image-producing base (everything but scratch and another stage). */

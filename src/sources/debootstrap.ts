@@ -1,0 +1,240 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { appendLayer, emptyImage } from '../image/image.js';
+import { type Layer, storeLayer } from '../image/layer.js';
+import { walkTree } from '../tar/tree.js';
+import { fail, findExecutable, readJson, runTool, writeJsonAtomic } from './common.js';
+import type { ResolvedSource, Source, SourceContext } from './source.js';
+
+/**
+ * `FROM debootstrap <suite> [--variant=…] [--mirror=…] [--include=a,b]`: a Debian tree made by debootstrap in a
+ * temp dir under the cache, turned into one layer (walkTree → storeLayer) and cached by its arguments (suite,
+ * variant, mirror, packages, architecture): a second build does not run debootstrap again. The mirror defaults
+ * to the host's own apt source. debootstrap needs root (real, or the build namespace's in rootless mode).
+ */
+export interface DebootstrapSpec {
+  suite: string;
+  variant?: string;
+  mirror?: string;
+  include: string[];
+}
+
+/** Bump when the way the tree becomes a layer changes. */
+const LAYER_VERSION = 1;
+const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+
+/** Debian's architecture name for this machine (what `dpkg --print-architecture` says on it). */
+export function debianArch(arch: string = process.arch): string {
+  switch (arch) {
+    case 'x64':
+      return 'amd64';
+    case 'ia32':
+      return 'i386';
+    case 'arm':
+      return 'armhf';
+    case 'ppc64':
+      return 'ppc64el';
+    default:
+      return arch; // arm64, s390x, riscv64, mips64el
+  }
+}
+
+interface AptSource {
+  uri: string;
+  suites: string[];
+}
+
+/** `deb [opts] URI suite comp…` lines of a one-line-style sources.list. */
+export function parseSourcesList(text: string): AptSource[] {
+  const out: AptSource[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    const m = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line);
+    if (m) out.push({ uri: m[1]!, suites: [m[2]!] });
+  }
+  return out;
+}
+
+/** Stanzas of a deb822 `.sources` file (Types, URIs, Suites; `Enabled: no` skipped). */
+export function parseDeb822Sources(text: string): AptSource[] {
+  const out: AptSource[] = [];
+  for (const stanza of text.split(/\n\s*\n/)) {
+    const fields = new Map<string, string>();
+    let current: string | undefined;
+    for (const line of stanza.split('\n')) {
+      if (line.startsWith('#')) continue;
+      if (/^\s/.test(line) && current) {
+        fields.set(current, `${fields.get(current)} ${line.trim()}`);
+        continue;
+      }
+      const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line);
+      if (m) {
+        current = m[1]!.toLowerCase();
+        fields.set(current, m[2]!.trim());
+      }
+    }
+    const types = (fields.get('types') ?? '').split(/\s+/);
+    if (!types.includes('deb') || (fields.get('enabled') ?? 'yes').toLowerCase() === 'no') continue;
+    const suites = (fields.get('suites') ?? '').split(/\s+/).filter(Boolean);
+    for (const uri of (fields.get('uris') ?? '').split(/\s+/).filter(Boolean)) out.push({ uri, suites });
+  }
+  return out;
+}
+
+/**
+ * The host's apt mirror for `suite`: the first `deb` source listing that suite, else the first that is not a
+ * security or updates archive (`/debian-security`, `-updates`), else Debian's CDN.
+ */
+export function hostMirror(suite: string, root = '/'): string {
+  const sources: AptSource[] = [];
+  const dir = path.join(root, 'etc/apt/sources.list.d');
+  try {
+    for (const f of readdirSync(dir).sort()) {
+      const text = readFileSync(path.join(dir, f), 'utf8');
+      if (f.endsWith('.sources')) sources.push(...parseDeb822Sources(text));
+      else if (f.endsWith('.list')) sources.push(...parseSourcesList(text));
+    }
+  } catch {
+    // no sources.list.d
+  }
+  try {
+    sources.push(...parseSourcesList(readFileSync(path.join(root, 'etc/apt/sources.list'), 'utf8')));
+  } catch {
+    // no sources.list
+  }
+  const usable = sources.filter((s) => /^(https?|file):\/\//.test(s.uri));
+  const exact = usable.find((s) => s.suites.includes(suite));
+  if (exact) return exact.uri;
+  const plain = usable.find(
+    (s) => !/security/.test(s.uri) && !s.suites.some((x) => /-(updates|security|backports)$/.test(x)),
+  );
+  return plain?.uri ?? DEFAULT_MIRROR;
+}
+
+/** Mount points at or below `dir` (from /proc/self/mountinfo), deepest first. */
+function mountsBelow(dir: string): string[] {
+  let info: string;
+  try {
+    info = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  const points = info
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => p !== undefined)
+    .map((p) => p.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
+    .filter((p) => p === dir || p.startsWith(prefix));
+  return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
+/** Unmounts what debootstrap left below the target (/proc, /sys, /dev/pts binds when it failed midway). */
+async function unmountBelow(dir: string): Promise<string[]> {
+  for (let round = 0; round < 3; round++) {
+    const points = mountsBelow(dir);
+    if (points.length === 0) return [];
+    for (const p of points) await runTool('umount', ['-l', p]).catch(() => undefined);
+  }
+  return mountsBelow(dir);
+}
+
+/** Removes the temp tree, but never through a mount (a bind of the host's /dev, say). */
+async function removeTree(dir: string): Promise<void> {
+  const left = await unmountBelow(dir);
+  if (left.length > 0) return; // the build's mount namespace takes them; the tmp sweep removes the dir later
+  rmSync(dir, { recursive: true, force: true });
+}
+
+interface DebootstrapIndex {
+  version: number;
+  args: Record<string, unknown>;
+  layer: Layer;
+}
+
+export const debootstrapSource: Source<DebootstrapSpec> = {
+  kind: 'debootstrap',
+  async resolve(spec: DebootstrapSpec, ctx: SourceContext): Promise<ResolvedSource> {
+    const loc = ctx.location;
+    const arch = debianArch();
+    const mirror = spec.mirror ?? hostMirror(spec.suite);
+    const include = [...new Set(spec.include)].sort();
+    const args = { suite: spec.suite, variant: spec.variant ?? '', mirror, include, arch };
+    const key = createHash('sha256').update(JSON.stringify(args)).digest('hex');
+    const compression = ctx.compression ?? 'gzip';
+    const indexFile = path.join(ctx.cacheDir, 'sources', 'debootstrap', `${key}-${compression}.json`);
+    const describe = `debootstrap ${spec.variant ? `--variant=${spec.variant} ` : ''}${spec.suite} ${mirror}`;
+
+    let index = readJson<DebootstrapIndex>(indexFile);
+    if (!index || index.version !== LAYER_VERSION || !ctx.store.has(index.layer.digest)) {
+      const bin = findExecutable('debootstrap');
+      if (!bin) {
+        throw fail(
+          'source/debootstrap-missing',
+          'debootstrap is not installed: install the Debian package debootstrap (apt-get install debootstrap)',
+          loc,
+        );
+      }
+      if (process.getuid?.() !== 0) {
+        throw fail(
+          'source/debootstrap-root',
+          'FROM debootstrap needs root (or rootless mode, where the build runs as root in its own user namespace)',
+          loc,
+        );
+      }
+      const tmpRoot = path.join(ctx.cacheDir, 'tmp');
+      mkdirSync(tmpRoot, { recursive: true });
+      // pid in the name: the tmp sweep removes trees of builds that were killed.
+      const work = path.join(tmpRoot, `debootstrap-${process.pid}-${randomBytes(6).toString('hex')}`);
+      const target = path.join(work, 'rootfs');
+      mkdirSync(target, { recursive: true });
+      try {
+        const argv = [`--arch=${arch}`];
+        if (spec.variant) argv.push(`--variant=${spec.variant}`);
+        if (include.length > 0) argv.push(`--include=${include.join(',')}`);
+        argv.push(spec.suite, target, mirror);
+        const env: NodeJS.ProcessEnv = {
+          ...process.env,
+          PATH: `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+          LC_ALL: 'C',
+          DEBIAN_FRONTEND: 'noninteractive',
+        };
+        const r = await runTool(bin, argv, { env, maxOutput: 64 << 10 });
+        if (r.code !== 0) {
+          let log = '';
+          try {
+            log = readFileSync(path.join(target, 'debootstrap/debootstrap.log'), 'utf8');
+          } catch {
+            // no log
+          }
+          const tail = `${r.stderr}\n${r.stdout}\n${log}`
+            .trim()
+            .split('\n')
+            .filter((l) => l.trim() !== '')
+            .slice(-6)
+            .join('\n');
+          throw fail(
+            'source/debootstrap-failed',
+            `${describe} failed (${r.signal ? `signal ${r.signal}` : `exit ${r.code}`}):\n${tail}`,
+            loc,
+          );
+        }
+        const left = await unmountBelow(target);
+        if (left.length > 0) {
+          throw fail('source/debootstrap-failed', `cannot unmount ${left.join(', ')} after debootstrap`, loc);
+        }
+        if (!existsSync(path.join(target, 'usr/bin'))) {
+          throw fail('source/debootstrap-failed', `${describe} left no /usr/bin in the tree`, loc);
+        }
+        const layer = await storeLayer(ctx.store, walkTree(target), { compression });
+        index = { version: LAYER_VERSION, args, layer };
+        writeJsonAtomic(indexFile, index);
+      } finally {
+        await removeTree(work);
+      }
+    }
+    const image = appendLayer(emptyImage(), index.layer, { created_by: `FROM ${describe}` });
+    return { image, digest: index.layer.diffId };
+  },
+};

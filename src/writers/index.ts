@@ -3,10 +3,14 @@
  * checks every requested type against this table before it starts.
  */
 import type { OutputSpec, OutputType } from '../build/outputs.js';
+import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import type { BlobStore } from '../image/blobstore.js';
 import type { Image } from '../image/image.js';
+import type { Compression } from '../tar/compress.js';
+import { parseAciCompression, writeAci } from './aci.js';
 import { writeDockerArchive } from './docker.js';
-import { writeRootfsTar } from './rootfs.js';
+import { ociImage, parseLayerCompression, parseLevel, writeOciArchive, writeOciLayout } from './oci.js';
+import { writeRootfsFromLayers } from './rootfs-layers.js';
 
 export interface OutputContext {
   store: BlobStore;
@@ -29,6 +33,54 @@ export const outputWriters: Partial<Record<OutputType, OutputWriter>> = {
     await writeDockerArchive(ctx.store, ctx.image, ctx.dest!, { tags: ctx.tags });
   },
   rootfs: async (ctx) => {
-    await ctx.withTree((dir) => writeRootfsTar(dir, ctx.dest!, { clampMtime: ctx.epoch }));
+    // Streamed from the layers (not walked from a tree), so recorded device nodes are kept.
+    await writeRootfsFromLayers(ctx.store, ctx.image, ctx.dest!, {
+      clampMtime: ctx.epoch,
+      compression: parseRootfsCompression(ctx.spec.attrs.compression),
+      ...levelOf(ctx),
+    });
+  },
+  oci: async (ctx) => {
+    await writeOciLayout(ctx.store, await ociFor(ctx), ctx.dest!, namesOf(ctx));
+  },
+  'oci-archive': async (ctx) => {
+    await writeOciArchive(ctx.store, await ociFor(ctx), ctx.dest!, namesOf(ctx));
+  },
+  aci: async (ctx) => {
+    await writeAci(ctx.store, ctx.image, ctx.dest!, {
+      tags: namesOf(ctx),
+      compression: parseAciCompression(ctx.spec.attrs.compression),
+      epoch: ctx.epoch,
+      ...levelOf(ctx),
+    });
   },
 };
+
+/** `name=` of the --output (BuildKit's attribute) or else the `-t` names. */
+function namesOf(ctx: OutputContext): string[] {
+  return ctx.spec.attrs.name ? [ctx.spec.attrs.name] : ctx.tags;
+}
+
+function levelOf(ctx: OutputContext): { level?: number } {
+  const level = parseLevel(ctx.spec.attrs['compression-level']);
+  return level === undefined ? {} : { level };
+}
+
+function ociFor(ctx: OutputContext) {
+  return ociImage(ctx.store, ctx.image, {
+    compression: parseLayerCompression(ctx.spec.attrs.compression),
+    epoch: ctx.epoch,
+    ...levelOf(ctx),
+  });
+}
+
+function parseRootfsCompression(value: string | undefined): Compression {
+  if (value === undefined || value === '' || value === 'none' || value === 'uncompressed') return 'none';
+  if (value === 'gzip' || value === 'zstd' || value === 'xz' || value === 'bzip2') return value;
+  throw new DiagnosticError(
+    error(
+      'writers/compression',
+      `unsupported compression "${value}" for a rootfs tar: expected none, gzip, zstd, xz or bzip2`,
+    ),
+  );
+}

@@ -28,11 +28,11 @@ export interface ExpandOk {
   /** The word split on unquoted whitespace (after substitution), as ProcessWords returns it. */
   words: string[];
   /** Variables found in the environment. */
-  matched: Set<string>;
+  matched: ReadonlySet<string>;
   /** Variables referenced but not set. */
-  unmatched: Set<string>;
+  unmatched: ReadonlySet<string>;
   /** Unset variables referenced without a `-`/`+`/`?` modifier (candidates for an undefined-variable warning). */
-  unmatchedBare: Set<string>;
+  unmatchedBare: ReadonlySet<string>;
 }
 
 export interface ExpandError {
@@ -450,7 +450,15 @@ function trimSuffix(pattern: string, value: string, greedy: boolean): string {
   return reverseString(trimPrefix(reversePattern(pattern), reverseString(value), greedy));
 }
 
+const NOTHING = new Set<string>();
+
 function run(word: string, env: ExpandEnv, opts: LexOptions): ExpandResult {
+  // Most words have nothing to expand: no `$`, no quote, no escape character.
+  const escape = opts.escapeToken ?? '\\';
+  if (!word.includes('$') && !word.includes(escape) && (opts.skipProcessQuotes || !/["']/.test(word))) {
+    const words = word.split(/\s+/u).filter((w) => w !== '');
+    return { ok: true, value: word, words, matched: NOTHING, unmatched: NOTHING, unmatchedBare: NOTHING };
+  }
   const sw = new ShellWord(word, env, opts);
   try {
     const { value, words } = sw.process();

@@ -11,7 +11,7 @@ import { SourceText } from '../diagnostics/source.js';
 import type { InstructionNode, ParseResult, RootfileAst } from './ast.js';
 import { SyntaxCodes } from './codes.js';
 import { buildInstruction } from './instructions.js';
-import { lexerFor } from './lexer.js';
+import { tokenize } from './lexer.js';
 import { type LogicalLine, type RawDiagnostic, rangeToSource, splitLogicalLines } from './lines.js';
 import { parseTokens } from './parser.js';
 
@@ -54,7 +54,7 @@ function parse(text: string, file: string, source: SourceText): ParseResult {
     bases.push(joined.length);
     joined += `${l.text}\n`;
   }
-  const lexed = lexerFor(pass1.escape).tokenize(joined);
+  const lexed = tokenize(joined, pass1.escape);
   // The lexer's patterns cover every character but `\n`-free words; report anything left anyway.
   for (const e of lexed.errors) {
     const at = locate(bases, e.offset);

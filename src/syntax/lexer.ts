@@ -1,14 +1,16 @@
 /**
  * Pass 2 tokens (Chevrotain). Logical lines are lexed joined by `\n`. Words are split on BuildKit's
- * token whitespace `[\t\v\f\r ]` and keep quotes and escapes; a keyword is a word on its own, any
- * case. The escape directive changes how words are lexed, so there is one lexer per escape token,
- * both built once per process.
+ * token whitespace `[\t\v\f\r ]` and keep quotes and escapes. The escape directive changes how
+ * words are lexed, so there is one lexer per escape token, both built once per process.
+ *
+ * The lexer itself knows four patterns only (newline, blanks, `--flag`, word): a keyword is a word
+ * in keyword position, so after lexing, the first word of each line (and of ONBUILD's instruction,
+ * and FROM's `AS`) is re-tagged with its keyword token type. This keeps keywords usable as plain
+ * words everywhere else, and keeps the lexer to four regexes per token.
  */
-import type { Lexer as LexerType, TokenType } from 'chevrotain';
+import type { ILexingResult, IToken, Lexer as LexerType, TokenType } from 'chevrotain';
 import type { EscapeChar } from './ast.js';
 import { createToken, Lexer } from './chevrotain.js';
-
-const END = '(?=[ \\t\\v\\f\\r\\n]|(?![\\s\\S]))';
 
 export const Newline = createToken({ name: 'Newline', pattern: /\n/, line_breaks: true });
 export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\v\f\r]+/, group: Lexer.SKIPPED });
@@ -19,11 +21,7 @@ export const Word = createToken({ name: 'Word', pattern: Lexer.NA });
 export const PlainWord = createToken({ name: 'PlainWord', pattern: Lexer.NA, categories: [Word] });
 
 /** `--` alone ends the builder flags. */
-export const DashDash = createToken({
-  name: 'DashDash',
-  pattern: new RegExp(`--${END}`),
-  categories: [PlainWord],
-});
+export const DashDash = createToken({ name: 'DashDash', pattern: Lexer.NA, categories: [PlainWord] });
 /** `--name[=value]`; quotes group spaces, backslash escapes (always backslash, as in BuildKit). */
 export const Flag = createToken({
   name: 'Flag',
@@ -72,18 +70,73 @@ export const instructionNames = [
 ] as const;
 export type InstructionName = (typeof instructionNames)[number];
 
-function keyword(name: string): TokenType {
-  return createToken({ name, pattern: new RegExp(`${name}${END}`, 'i'), categories: [Word] });
+export type Family =
+  | 'shell' // RUN CMD ENTRYPOINT SHELL: exec form or one shell string
+  | 'list' // ADD COPY VOLUME REMOVE: exec form or whitespace-separated words
+  | 'words' // EXPOSE: whitespace-separated words
+  | 'string' // USER WORKDIR STOPSIGNAL MAINTAINER: the rest of the line
+  | 'keyValue' // ENV LABEL (incl. legacy `ENV k v`)
+  | 'annotation' // ANNOTATION key=value…
+  | 'arg' // ARG name[=value]…
+  | 'include' // INCLUDE name KEY=VALUE…
+  | 'healthcheck'
+  | 'from'
+  | 'onbuild'
+  | 'unknown';
+
+export const familyOf: Record<InstructionName, Family> = {
+  RUN: 'shell',
+  CMD: 'shell',
+  ENTRYPOINT: 'shell',
+  SHELL: 'shell',
+  ADD: 'list',
+  COPY: 'list',
+  VOLUME: 'list',
+  REMOVE: 'list',
+  EXPOSE: 'words',
+  USER: 'string',
+  WORKDIR: 'string',
+  STOPSIGNAL: 'string',
+  MAINTAINER: 'string',
+  ENV: 'keyValue',
+  LABEL: 'keyValue',
+  ANNOTATION: 'annotation',
+  ARG: 'arg',
+  INCLUDE: 'include',
+  HEALTHCHECK: 'healthcheck',
+  FROM: 'from',
+  ONBUILD: 'onbuild',
+};
+
+/** One token category per instruction family: the grammar has one rule per family. */
+export const familyTokens = new Map<Family, TokenType>();
+for (const f of new Set(Object.values(familyOf))) {
+  familyTokens.set(f, createToken({ name: `${f}Keyword`, pattern: Lexer.NA, categories: [Word] }));
 }
 
-export const keywords = Object.fromEntries(instructionNames.map((n) => [n, keyword(n)])) as Record<
-  InstructionName,
-  TokenType
->;
+function keyword(name: string, family?: Family): TokenType {
+  return createToken({ name, pattern: Lexer.NA, categories: [family ? familyTokens.get(family)! : Word] });
+}
+
+export const keywords = Object.fromEntries(
+  instructionNames.map((n) => [n, keyword(n, familyOf[n])]),
+) as Record<InstructionName, TokenType>;
 export const As = keyword('AS');
 
-const common: TokenType[] = [Newline, Whitespace, DashDash, Flag, ...Object.values(keywords), As];
-export const allTokens: TokenType[] = [...common, Word, PlainWord, WordBackslash, WordBacktick];
+export const allTokens: TokenType[] = [
+  Newline,
+  Whitespace,
+  Flag,
+  Word,
+  PlainWord,
+  WordBackslash,
+  WordBacktick,
+  DashDash,
+  ...familyTokens.values(),
+  ...Object.values(keywords),
+  As,
+];
+const keywordByName = new Map<string, TokenType>(Object.entries(keywords));
 
 const lexers = new Map<EscapeChar, LexerType>();
 
@@ -91,7 +144,7 @@ const lexers = new Map<EscapeChar, LexerType>();
 export function lexerFor(esc: EscapeChar): LexerType {
   let lx = lexers.get(esc);
   if (!lx) {
-    lx = new Lexer([...common, esc === '\\' ? WordBackslash : WordBacktick], {
+    lx = new Lexer([Newline, Whitespace, Flag, esc === '\\' ? WordBackslash : WordBacktick], {
       positionTracking: 'onlyOffset',
       ensureOptimizations: false,
       skipValidations: true,
@@ -99,4 +152,53 @@ export function lexerFor(esc: EscapeChar): LexerType {
     lexers.set(esc, lx);
   }
   return lx;
+}
+
+function retag(t: IToken, type: TokenType): void {
+  t.tokenType = type;
+  t.tokenTypeIdx = type.tokenTypeIdx!;
+}
+
+function keywordOf(t: IToken): TokenType | undefined {
+  const image = t.image;
+  if (image.length > 11 || !/^[A-Za-z]+$/.test(image)) return undefined;
+  return keywordByName.get(image.toUpperCase());
+}
+
+/** Lexes logical lines joined by `\n`, then tags keywords, `--` and FROM's `AS`. */
+export function tokenize(text: string, esc: EscapeChar): ILexingResult {
+  const result = lexerFor(esc).tokenize(text);
+  let atStart = true;
+  let inFrom = false;
+  let inOnbuild = false;
+  for (const t of result.tokens) {
+    const type = t.tokenType;
+    if (type === Newline) {
+      atStart = true;
+      inFrom = false;
+      inOnbuild = false;
+      continue;
+    }
+    if (type === Flag) {
+      if (t.image === '--') retag(t, DashDash);
+      // ONBUILD's own flags come before its instruction's keyword.
+      if (atStart && inOnbuild) continue;
+      atStart = false;
+      continue;
+    }
+    if (atStart) {
+      atStart = false;
+      inOnbuild = false;
+      const kw = keywordOf(t);
+      if (!kw) continue;
+      retag(t, kw);
+      if (kw === keywords.ONBUILD) {
+        atStart = true;
+        inOnbuild = true;
+      } else if (kw === keywords.FROM) inFrom = true;
+      continue;
+    }
+    if (inFrom && t.image.length === 2 && /^as$/i.test(t.image)) retag(t, As);
+  }
+  return result;
 }

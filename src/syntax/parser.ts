@@ -10,27 +10,14 @@ import {
   As,
   allTokens,
   DashDash,
+  type Family,
   Flag,
-  type InstructionName,
+  familyTokens,
   keywords,
   Newline,
   PlainWord,
   Word,
 } from './lexer.js';
-
-export type Family =
-  | 'shell' // RUN CMD ENTRYPOINT SHELL: exec form or one shell string
-  | 'list' // ADD COPY VOLUME REMOVE: exec form or whitespace-separated words
-  | 'words' // EXPOSE: whitespace-separated words
-  | 'string' // USER WORKDIR STOPSIGNAL MAINTAINER: the rest of the line
-  | 'keyValue' // ENV LABEL (incl. legacy `ENV k v`)
-  | 'annotation' // ANNOTATION key=value…
-  | 'arg' // ARG name[=value]…
-  | 'include' // INCLUDE name KEY=VALUE…
-  | 'healthcheck'
-  | 'from'
-  | 'onbuild'
-  | 'unknown';
 
 export interface ParsedFrom {
   kind?: IToken;
@@ -52,30 +39,6 @@ export interface ParsedInstruction {
   inner?: ParsedInstruction;
 }
 
-const families: Record<InstructionName, Family> = {
-  RUN: 'shell',
-  CMD: 'shell',
-  ENTRYPOINT: 'shell',
-  SHELL: 'shell',
-  ADD: 'list',
-  COPY: 'list',
-  VOLUME: 'list',
-  REMOVE: 'list',
-  EXPOSE: 'words',
-  USER: 'string',
-  WORKDIR: 'string',
-  STOPSIGNAL: 'string',
-  MAINTAINER: 'string',
-  ENV: 'keyValue',
-  LABEL: 'keyValue',
-  ANNOTATION: 'annotation',
-  ARG: 'arg',
-  INCLUDE: 'include',
-  HEALTHCHECK: 'healthcheck',
-  FROM: 'from',
-  ONBUILD: 'onbuild',
-};
-
 /** FROM's rootc source kinds (the word after FROM, when a source follows it). */
 export const fromKinds = new Set(['tarball', 'stage3', 'debootstrap', 'docker-archive', 'oci', 'aci']);
 
@@ -88,7 +51,9 @@ interface Tail {
 class RootfileParser extends EmbeddedActionsParser {
   /** `validate`: run Chevrotain's grammar checks (slow; the tests do, the CLI does not). */
   constructor(validate = false) {
-    super(allTokens, { recoveryEnabled: true, maxLookahead: 2, skipValidations: !validate });
+    // The grammar accepts every token sequence (anything after a keyword is an argument), so there is
+    // nothing to recover from: recovery off keeps parsing fast.
+    super(allTokens, { recoveryEnabled: false, maxLookahead: 2, skipValidations: !validate });
     this.performSelfAnalysis();
   }
 
@@ -195,10 +160,9 @@ class RootfileParser extends EmbeddedActionsParser {
     if (this.alts) return this.alts;
     const alts: { ALT: () => ParsedInstruction }[] = [];
     let idx = 0;
-    for (const [name, family] of Object.entries(families) as [InstructionName, Family][]) {
+    for (const [family, tok] of familyTokens) {
       if (family === 'from' || family === 'onbuild') continue;
       const i = idx++;
-      const tok: TokenType = keywords[name];
       alts.push({
         ALT: () => {
           const keyword = this.consume(i, tok);
@@ -243,6 +207,6 @@ export function parseTokens(tokens: IToken[]): {
 } {
   instance ??= new RootfileParser();
   instance.input = tokens;
-  const instructions = instance.rootfile();
+  const instructions = instance.rootfile() ?? [];
   return { instructions, errors: instance.errors };
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -77,6 +77,27 @@ export class BlobStore {
 
   async putBytes(data: Buffer | string, expected?: string): Promise<BlobInfo> {
     return this.put([Buffer.from(data)] as unknown as AsyncIterable<Buffer>, expected);
+  }
+
+  /**
+   * Removes temp files older than `maxAgeMs` (left by killed processes; a live writer's file is younger).
+   * Returns how many were removed.
+   */
+  pruneTemp(maxAgeMs = 24 * 3600 * 1000): number {
+    let n = 0;
+    const now = Date.now();
+    for (const name of readdirSync(path.join(this.dir, 'tmp'))) {
+      const p = path.join(this.dir, 'tmp', name);
+      try {
+        if (now - statSync(p).mtimeMs > maxAgeMs) {
+          unlinkSync(p);
+          n++;
+        }
+      } catch {
+        // raced with its writer or another pruner
+      }
+    }
+    return n;
   }
 
   /** @internal */

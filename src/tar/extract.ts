@@ -38,6 +38,11 @@ export interface ExtractOptions {
   mknod?: boolean;
   /** Apply xattrs (default true). Failures are recorded, not fatal. */
   xattrs?: boolean;
+  /**
+   * `overlay` mode: the xattr marking an opaque directory. Default `trusted.overlay.opaque`; overlayfs mounted
+   * with `userxattr` (inside a user namespace) reads `user.overlay.opaque`.
+   */
+  overlayOpaqueXattr?: string;
 }
 
 /** A device node or fifo that could not be created on disk; it is still part of the layer. */
@@ -160,8 +165,9 @@ export async function applyEntries(
       ensureDir(parentHost, clean);
       if (base === OPAQUE_WHITEOUT) {
         if (whiteouts === 'apply') removeNotUnpacked(parentHost, unpacked);
-        else if (!writeXattr(parentHost, 'trusted.overlay.opaque', Buffer.from('y'))) {
-          report.skippedXattrs.push(`${dir}: trusted.overlay.opaque`);
+        else {
+          const name = options.overlayOpaqueXattr ?? 'trusted.overlay.opaque';
+          if (!writeXattr(parentHost, name, Buffer.from('y'))) report.skippedXattrs.push(`${dir}: ${name}`);
         }
       } else {
         const victim = base.slice(WHITEOUT_PREFIX.length);

@@ -103,9 +103,15 @@ class ByteSource {
  * numbers). Extension records are folded into the member they describe; unknown member types are skipped.
  */
 export async function* readTar(
-  input: AsyncIterable<Buffer | Uint8Array | string>,
+  input: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array>,
 ): AsyncGenerator<TarMember> {
-  const src = new ByteSource(input[Symbol.asyncIterator]());
+  const iterable: AsyncIterable<Buffer | Uint8Array | string> =
+    Symbol.asyncIterator in input
+      ? input
+      : (async function* () {
+          yield* input;
+        })();
+  const src = new ByteSource(iterable[Symbol.asyncIterator]());
   let globalPax: Map<string, Buffer> | null = null;
   let pax: Map<string, Buffer> | null = null;
   let longName: string | null = null;

@@ -173,6 +173,15 @@ describe('extract: whiteouts', () => {
     const st = lstatSync(path.join(root, 'a/b'));
     expect(st.isCharacterDevice()).toBe(true);
     expect(st.rdev).toBe(0);
+    const { readXattrs } = await import('../../src/fsutil/xattr.js');
+    expect(readXattrs(path.join(root, 'a/sub'), () => true)?.['trusted.overlay.opaque']?.toString()).toBe(
+      'y',
+    );
+    await applyEntries([fileEntry('d2/.wh..wh..opq', '')], root, {
+      whiteouts: 'overlay',
+      overlayOpaqueXattr: 'user.overlay.opaque',
+    });
+    expect(readXattrs(path.join(root, 'd2'), () => true)?.['user.overlay.opaque']?.toString()).toBe('y');
   });
 });
 

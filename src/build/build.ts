@@ -24,6 +24,8 @@ export interface BuildImageOptions {
   signal?: AbortSignal;
   epoch: number;
   compression?: LayerCompression;
+  /** See InterpretOptions.dryRunOnly. */
+  dryRunOnly?: boolean;
 }
 
 export interface BuildImageResult {
@@ -53,6 +55,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     progress: opts.progress,
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.compression ? { compression: opts.compression } : {}),
+    ...(opts.dryRunOnly ? { dryRunOnly: true } : {}),
   });
   const result = await interpreter.run();
   try {

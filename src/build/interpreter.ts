@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { FileDigestCache } from '../cache/digests.js';
 import { BuildCache, type KeyInputs } from '../cache/store.js';
 import { BuildContext } from '../context/context.js';
 import {
@@ -41,6 +42,19 @@ export interface InterpretOptions {
   signal?: AbortSignal;
   /** Compression of the layers rootc makes (kept in the cache, reused by outputs). */
   compression?: LayerCompression;
+  /**
+   * Run only as far as the cache allows: the first step that must execute (or any need for a tree)
+   * throws NeedsExecution. Lets the CLI finish a fully cached build without entering a namespace.
+   */
+  dryRunOnly?: boolean;
+}
+
+/** Thrown in dryRunOnly mode when the build needs mounts or processes (a cache miss, a tree for an output). */
+export class NeedsExecution extends Error {
+  constructor() {
+    super('the build needs to execute steps');
+    this.name = 'NeedsExecution';
+  }
 }
 
 export interface StageResult {
@@ -77,14 +91,19 @@ export class BuildInterpreter {
     this.cache.sweepTemp();
     this.store = new BlobStore(this.cache.dir);
     this.context = BuildContext.open(opts.contextDir, opts.rootfile);
+    this.context.digests = new FileDigestCache(path.join(this.cache.dir, 'digests.json'));
   }
 
   async run(): Promise<InterpretResult> {
     const { ir } = this.opts;
     this.totalSteps = ir.stages.reduce((n, s) => n + 1 + s.steps.length, 0);
     this.opts.progress.emit({ type: 'build-start', stages: ir.stages.length, steps: this.totalSteps });
-    for (const stage of ir.stages) {
-      this.stages.set(stage.id, await this.runStage(stage));
+    try {
+      for (const stage of ir.stages) {
+        this.stages.set(stage.id, await this.runStage(stage));
+      }
+    } finally {
+      this.context.digests.save();
     }
     const target = this.stages.get(ir.target);
     if (!target)
@@ -100,10 +119,12 @@ export class BuildInterpreter {
   }
 
   async close(): Promise<void> {
+    this.context.digests.save();
     await this.driver?.close();
   }
 
   private async snapshots(): Promise<SnapshotDriver> {
+    if (this.opts.dryRunOnly) throw new NeedsExecution();
     if (!this.driver) {
       const kind = await detectDriver(this.cache.snapshotsDir);
       this.driver = openDriver(kind, this.cache.dir);
@@ -212,7 +233,8 @@ export class BuildInterpreter {
           if (record.layer) image = appendLayer(image, record.layer, history);
           else image = appendHistory(image, history);
           key = stepKey;
-          snapshot = (await (await this.snapshots()).has(stepKey)) ? stepKey : undefined;
+          // Only a candidate: prepareActive checks that the snapshot exists when a later step needs a tree.
+          snapshot = stepKey;
           this.opts.progress.emit({
             type: 'step-done',
             step: n,

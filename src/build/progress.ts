@@ -115,3 +115,15 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
   return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
 }
+
+/** Holds events back (a build attempt that may be thrown away), then replays them. */
+export class BufferedReporter implements ProgressReporter {
+  private readonly events: ProgressEvent[] = [];
+  emit(event: ProgressEvent): void {
+    this.events.push(event);
+  }
+  replay(to: ProgressReporter): void {
+    for (const e of this.events) to.emit(e);
+    this.events.length = 0;
+  }
+}

@@ -14,6 +14,7 @@ import {
   type Stats,
 } from 'node:fs';
 import path from 'node:path';
+import { FileDigestCache } from '../cache/digests.js';
 import { resolveInRoot } from '../fsutil/securejoin.js';
 import { cleanPath, goMatch, hasWildcards, PatternMatcher, parseIgnoreFile } from './patterns.js';
 
@@ -31,7 +32,8 @@ export class BuildContext {
   readonly dir: string;
   readonly ignore: PatternMatcher;
   readonly ignoreFile: string | undefined;
-  private readonly hashCache = new Map<string, string>();
+  /** Digests of file contents, remembered by stat identity (across builds when the cache is persistent). */
+  digests: FileDigestCache = new FileDigestCache();
 
   constructor(dir: string, ignorePatterns: readonly string[] = [], ignoreFile?: string) {
     this.dir = path.resolve(dir);
@@ -139,22 +141,11 @@ export class BuildContext {
         const sub = entry.rel === source ? '.' : entry.rel.slice(source === '.' ? 0 : source.length + 1);
         h.update(`${sub}\0${st.mode.toString(8)}\0`);
         if (st.isSymbolicLink()) h.update(`link\0${readlinkSync(entry.abs)}\0`);
-        else if (st.isFile()) h.update(`file\0${await this.fileDigest(entry.abs, st)}\0`);
+        else if (st.isFile()) h.update(`file\0${await this.digests.digest(entry.abs)}\0`);
         else h.update('\0');
       }
     }
     return `sha256:${h.digest('hex')}`;
-  }
-
-  private async fileDigest(abs: string, st: Stats): Promise<string> {
-    const statKey = `${abs}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}`;
-    const cached = this.hashCache.get(statKey);
-    if (cached) return cached;
-    const h = createHash('sha256');
-    for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
-    const digest = h.digest('hex');
-    this.hashCache.set(statKey, digest);
-    return digest;
   }
 }
 

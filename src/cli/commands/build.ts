@@ -3,10 +3,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { buildImage } from '../../build/build.js';
+import { NeedsExecution } from '../../build/interpreter.js';
 import { type OutputSpec, parseOutputSpec } from '../../build/outputs.js';
-import { createReporter, type ProgressMode } from '../../build/progress.js';
+import { BufferedReporter, createReporter, type ProgressMode } from '../../build/progress.js';
 import { defaultCacheDir } from '../../cache/store.js';
-import { DiagnosticError, hasErrors } from '../../diagnostics/diagnostic.js';
+import { type Diagnostic, DiagnosticError, hasErrors } from '../../diagnostics/diagnostic.js';
 import { inBuildNamespace, reexecInBuildNamespace } from '../../sandbox/namespace.js';
 import { printDiagnostics, UsageError } from '../output.js';
 import { collectBuildArg, compileFile } from './check.js';
@@ -63,8 +64,42 @@ export function registerBuild(program: Command): void {
         printDiagnostics(compiled.diagnostics);
         throw new DiagnosticError([]);
       }
-      // Mounts and RUN need a private mount namespace: re-execute there (the child repeats the compile).
+      const progress = createReporter(flags.progress);
+      const finish = (warnings: Diagnostic[]) => {
+        printDiagnostics(warnings);
+        if (outputs.length === 0) {
+          process.stderr.write(
+            'rootc: no --output given: the build result is only in the cache (try --output type=docker,dest=image.tar)\n',
+          );
+        }
+      };
+      const options = {
+        ir: compiled.ir,
+        rootfile,
+        contextDir,
+        cacheDir: flags.cacheDir ? path.resolve(flags.cacheDir) : defaultCacheDir(),
+        noCache: !flags.cache,
+        tags: flags.tag,
+        outputs,
+        epoch: sourceDateEpoch(),
+      };
       if (!inBuildNamespace()) {
+        // A build the cache fully covers needs no mounts and no processes: finish it here. Anything else
+        // (a step to run, a tree to read) needs a private mount namespace: re-execute there, where the
+        // child repeats the compile and finds what this attempt put in the cache.
+        // (--no-cache always executes.)
+        if (flags.cache) {
+          const attempt = new BufferedReporter();
+          try {
+            const result = await buildImage({ ...options, progress: attempt, dryRunOnly: true });
+            printDiagnostics(compiled.diagnostics);
+            attempt.replay(progress);
+            finish(result.warnings);
+            return;
+          } catch (err) {
+            if (!(err instanceof NeedsExecution)) throw err;
+          }
+        }
         const code = await reexecInBuildNamespace();
         if (code !== undefined) {
           process.exitCode = code;
@@ -72,7 +107,6 @@ export function registerBuild(program: Command): void {
         }
       }
       printDiagnostics(compiled.diagnostics);
-      const progress = createReporter(flags.progress);
       const abort = new AbortController();
       let interruptedBy: NodeJS.Signals | undefined;
       const onSignal = (sig: NodeJS.Signals) => {
@@ -82,24 +116,8 @@ export function registerBuild(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const result = await buildImage({
-          ir: compiled.ir,
-          rootfile,
-          contextDir,
-          cacheDir: flags.cacheDir ? path.resolve(flags.cacheDir) : defaultCacheDir(),
-          noCache: !flags.cache,
-          tags: flags.tag,
-          outputs,
-          progress,
-          signal: abort.signal,
-          epoch: sourceDateEpoch(),
-        });
-        printDiagnostics(result.warnings);
-        if (outputs.length === 0) {
-          process.stderr.write(
-            'rootc: no --output given: the build result is only in the cache (try --output type=docker,dest=image.tar)\n',
-          );
-        }
+        const result = await buildImage({ ...options, progress, signal: abort.signal });
+        finish(result.warnings);
       } catch (err) {
         if (!interruptedBy) throw err;
         // Everything the build started has been torn down by now (steps release their snapshots in

@@ -67,9 +67,12 @@ export function compileRootfile(
         parseErrors.has(`${d.location.file}:${d.location.range.start.offset}`)
       ),
   );
+  const diagnostics = orderDiagnostics(file, [...parsed.diagnostics, ...fresh]);
   return {
     ...lowered,
-    diagnostics: orderDiagnostics(file, [...parsed.diagnostics, ...fresh]),
+    // A syntax error anywhere means no IR, even when lowering made sense of what was left.
+    ir: diagnostics.some((d) => d.severity === 'error') ? undefined : lowered.ir,
+    diagnostics,
     parse: parsed,
   };
 }

@@ -255,6 +255,9 @@ describe('lowering fuzz', () => {
         const bad = checkRange(d, texts);
         if (bad) problems.push(`#${i} ${d.code} "${d.message}": ${bad}\n--- input ---\n${text}`);
       }
+      const failed = result.diagnostics.some((d) => d.severity === 'error');
+      if (failed === (result.ir !== undefined))
+        problems.push(`#${i} errors=${failed} but ir=${result.ir !== undefined}\n${text}`);
       if (result.ir) {
         withIr++;
         JSON.stringify(result.ir);

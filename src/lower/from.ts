@@ -14,7 +14,8 @@ import { isUrl, parsePlatform, parseSha256 } from './values.js';
 
 type Kind = FromClause['kind'];
 
-const KIND_FLAGS: Record<Kind, Record<string, FlagKind>> = {
+/** The flags of each FROM kind (besides --platform); exported for the language server's completion. */
+export const KIND_FLAGS: Record<Kind, Record<string, FlagKind>> = {
   image: {},
   scratch: {},
   tarball: { sha256: 'string' },

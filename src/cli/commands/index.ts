@@ -3,6 +3,7 @@ import { registerBuild } from './build.js';
 import { registerCheck } from './check.js';
 import { registerFmt } from './fmt.js';
 import { registerIr } from './ir.js';
+import { registerLsp } from './lsp.js';
 import { registerParse } from './parse.js';
 
 /** A subcommand registers itself on the program. Add new commands to this list. */
@@ -14,4 +15,5 @@ export const commands: RegisterCommand[] = [
   registerCheck,
   registerIr,
   registerFmt,
+  registerLsp,
 ];

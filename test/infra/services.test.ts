@@ -209,13 +209,9 @@ describe('rootless test user', () => {
     const user = rootlessUser();
     if (!user) throw new Error('unreachable: requireTools checked it');
     expect(user.subuid.count).toBeGreaterThanOrEqual(65536);
-    const r = await runAs(user, 'unshare', [
-      '--map-auto',
-      '--map-root-user',
-      '--mount',
-      'cat',
-      '/proc/self/uid_map',
-    ]);
+    // A failing unshare leaves its newuidmap helper holding our pipes: keep the wait short.
+    const args = ['--map-auto', '--map-root-user', '--mount', 'cat', '/proc/self/uid_map'];
+    const r = await runAs(user, 'unshare', args, { timeout: 20_000 });
     const lines = r.stdout
       .trim()
       .split('\n')

@@ -2,9 +2,13 @@
  * A whole build: interpret the IR, then write every requested output from the final image. Outputs are
  * written to temporary names and renamed by their writers, so a failed build leaves no half output.
  */
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { atomicWrite } from '../cache/store.js';
 import { type Diagnostic, DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { canonicalJson } from '../image/canonical.js';
+import { configDigest, type Image } from '../image/image.js';
 import type { LayerCompression } from '../image/layer.js';
 import type { IR } from '../lower/ir.js';
 import { outputWriters } from '../writers/index.js';
@@ -63,6 +67,17 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
       const t0 = Date.now();
       const dest = output.dest === undefined ? undefined : path.resolve(output.dest);
       if (dest) mkdirSync(path.dirname(dest), { recursive: true });
+      const outputKey = outputIdentity(result.target.image, output, opts.tags, opts.epoch);
+      if (dest && outputUpToDate(opts.cacheDir, dest, outputKey)) {
+        opts.progress.emit({
+          type: 'output',
+          output: output.type,
+          dest,
+          durationMs: Date.now() - t0,
+          upToDate: true,
+        });
+        continue;
+      }
       await outputWriters[output.type]!({
         store: result.store,
         image: result.target.image,
@@ -72,6 +87,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
         epoch: opts.epoch,
         withTree: (use) => result.withTree(result.target, use),
       });
+      if (dest) recordOutput(opts.cacheDir, dest, outputKey);
       opts.progress.emit({
         type: 'output',
         output: output.type,
@@ -88,4 +104,60 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     ...(opts.tags[0] ? { image: opts.tags[0] } : {}),
   });
   return { warnings: result.warnings, result };
+}
+
+/** What determines an output's bytes: the image (config, layers, annotations), the output spec, tags, epoch. */
+function outputIdentity(image: Image, spec: OutputSpec, tags: readonly string[], epoch: number): string {
+  return createHash('sha256')
+    .update(
+      canonicalJson({
+        version: 1,
+        config: configDigest(image),
+        layers: image.layers.map((l) => l.digest),
+        annotations: image.annotations,
+        spec: spec.attrs,
+        tags,
+        epoch,
+      }),
+    )
+    .digest('hex');
+}
+
+function outputRecordFile(cacheDir: string, dest: string): string {
+  return path.join(cacheDir, 'outputs', `${createHash('sha256').update(dest).digest('hex')}.json`);
+}
+
+/** File identity that changes whenever the file is rewritten or modified (ctime cannot be set by users). */
+function fileIdentity(file: string): string | undefined {
+  try {
+    const st = statSync(file, { bigint: true });
+    return st.isFile() ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Like make: an output file this build would write identically (same identity key) and that nobody has
+ * touched since rootc wrote it (same stat identity) is left as it is. Directory outputs are always written.
+ */
+function outputUpToDate(cacheDir: string, dest: string, key: string): boolean {
+  const id = fileIdentity(dest);
+  if (!id) return false;
+  try {
+    const record = JSON.parse(readFileSync(outputRecordFile(cacheDir, dest), 'utf8')) as {
+      key: string;
+      file: string;
+    };
+    return record.key === key && record.file === id;
+  } catch {
+    return false;
+  }
+}
+
+function recordOutput(cacheDir: string, dest: string, key: string): void {
+  const id = fileIdentity(dest);
+  if (!id) return;
+  mkdirSync(path.join(cacheDir, 'outputs'), { recursive: true });
+  atomicWrite(outputRecordFile(cacheDir, dest), JSON.stringify({ key, file: id, dest }));
 }

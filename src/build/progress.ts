@@ -28,7 +28,15 @@ export type ProgressEvent =
     }
   | { type: 'step-error'; step: number; message: string }
   | { type: 'warning'; message: string }
-  | { type: 'output'; output: string; dest: string; digest?: string; durationMs: number }
+  | {
+      type: 'output';
+      output: string;
+      dest: string;
+      digest?: string;
+      durationMs: number;
+      /** The file was already there, written by rootc with exactly this content, and untouched since. */
+      upToDate?: boolean;
+    }
   | { type: 'build-done'; durationMs: number; image?: string };
 
 export type ProgressMode = 'auto' | 'plain' | 'tty' | 'json' | 'quiet';
@@ -95,7 +103,7 @@ class TextReporter implements ProgressReporter {
         return;
       case 'output':
         this.line(
-          `=> ${e.output} → ${e.dest}${e.digest ? ` (${e.digest.slice(0, 19)})` : ''} ${(e.durationMs / 1000).toFixed(1)}s`,
+          `=> ${e.output} → ${e.dest}${e.upToDate ? ' (up to date)' : ''}${e.digest ? ` (${e.digest.slice(0, 19)})` : ''} ${(e.durationMs / 1000).toFixed(1)}s`,
         );
         return;
       case 'build-done':

@@ -201,6 +201,24 @@ describe('rootc build → docker', () => {
     expect(first.ran).toEqual([]);
     expect(first.cached.length).toBe(8);
     expect(sha256(path.join(out, 'again.tar'))).toBe(sha256(path.join(out, 'image.tar')));
+    // The same output again: rootc wrote it and nobody touched it, so it is left as it is (like make).
+    const third = await runRootc(
+      ['build', '-t', ref, '--progress=json', '-o', `type=docker,dest=${out}/again.tar`, ctx],
+      {
+        env: { ROOTC_CACHE_DIR: cacheDir },
+      },
+    );
+    expect(third.exitCode, third.stderr).toBe(0);
+    expect(events(third.stdout).find((e) => e.type === 'output')).toMatchObject({ upToDate: true });
+    writeFileSync(path.join(out, 'again.tar'), 'clobbered');
+    const fourth = await runRootc(
+      ['build', '-t', ref, '--progress=json', '-o', `type=docker,dest=${out}/again.tar`, ctx],
+      {
+        env: { ROOTC_CACHE_DIR: cacheDir },
+      },
+    );
+    expect(events(fourth.stdout).find((e) => e.type === 'output')).not.toMatchObject({ upToDate: true });
+    expect(sha256(path.join(out, 'again.tar'))).toBe(sha256(path.join(out, 'image.tar')));
 
     writeFileSync(path.join(ctx, 'app.txt'), 'version 2\n');
     const changed = await runRootc(

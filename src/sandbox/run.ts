@@ -126,8 +126,13 @@ async function makeDevSkeleton(dir: string): Promise<void> {
  */
 export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
   const started = performance.now();
-  if (opts.argv.length === 0)
+  if (opts.argv.length === 0 || opts.argv[0] === '') {
     throw new DiagnosticError(error('build/empty-command', 'RUN has an empty command'));
+  }
+  const rootStat = await stat(opts.rootfs).catch(() => undefined);
+  if (!rootStat?.isDirectory()) {
+    throw new DiagnosticError(error('build/no-rootfs', `RUN: the rootfs ${opts.rootfs} is not a directory`));
+  }
   opts.signal?.throwIfAborted();
   const unshareBin = requireTool('unshare');
   const envBin = requireTool('env');

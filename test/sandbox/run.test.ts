@@ -56,6 +56,14 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
     expect(r.lines.every((l) => l === 'é✓')).toBe(true);
   });
 
+  it('refuses an empty command or a missing rootfs with a diagnostic', async () => {
+    await expect(runStep({ rootfs, argv: [] })).rejects.toThrow(/empty command/);
+    await expect(runStep({ rootfs: path.join(base, 'nope'), argv: ['/bin/true'] })).rejects.toThrow(
+      /not a directory/,
+    );
+    await expect(runStep({ rootfs, argv: ['/bin/true'], env: ['NOEQUALS'] })).rejects.toThrow(/K=V/);
+  });
+
   it('keeps only the last lines for the failure diagnostic', async () => {
     const r = await sh(rootfs, 'i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); done; exit 1');
     expect(r.exitCode).toBe(1);

@@ -25,7 +25,8 @@ export function resolveInclude(target: string, including: FileRef, stdlibDir: st
       path: path.join(stdlibDir, `${target}${FRAGMENT_EXTENSION}`),
     };
   }
-  if (path.posix.isAbsolute(target)) return { label: target, path: target };
+  if (path.posix.isAbsolute(target))
+    return { label: path.posix.normalize(target), path: path.normalize(target) };
   return {
     label: path.posix.join(path.posix.dirname(including.label), target),
     path: path.join(path.dirname(including.path), target),

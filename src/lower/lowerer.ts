@@ -3,6 +3,7 @@
  * values, lowers each stage's instructions (splicing INCLUDEs and ONBUILD triggers), then keeps the
  * stages the target needs, dependencies first. Never throws: a bug becomes an internal diagnostic.
  */
+import path from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { EscapeChar, InstructionNode, ParseResult, RootfileAst } from '../syntax/ast.js';
 import {
@@ -127,7 +128,7 @@ export class Lowerer {
     this.platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
     this.globals = predefinedArgs(this.platform, options.buildPlatform ?? this.platform);
     this.buildArgs = { values: new Map(Object.entries(options.buildArgs ?? {})), consumed: new Set() };
-    this.files.set(ast.file, { label: ast.file, path: ast.file });
+    this.files.set(ast.file, { label: ast.file, path: path.normalize(ast.file) });
   }
 
   run(): LowerResult {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { compileRootfile } from '../../src/lower/index.js';
 import { compile, envOf, runs, STDLIB, steps } from './helpers.js';
 
 describe('INCLUDE', () => {
@@ -81,5 +82,17 @@ describe('INCLUDE', () => {
       expect(c.errors, name).toEqual([]);
       expect(c.warnings, name).toEqual([]);
     }
+  });
+});
+
+describe('INCLUDE paths', () => {
+  it('detects a self-include whatever the spelling of the root path', () => {
+    const text = 'FROM scratch\nINCLUDE ./Rootfile\n';
+    const r = compileRootfile('./dir/Rootfile', text, {
+      buildArgs: {},
+      stdlibDir: '/stdlib',
+      readFile: (p) => (p === 'dir/Rootfile' ? text : undefined),
+    });
+    expect(r.diagnostics.map((d) => d.message)).toEqual(['INCLUDE cycle: ./dir/Rootfile → dir/Rootfile']);
   });
 });

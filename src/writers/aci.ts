@@ -233,7 +233,7 @@ export function aciManifest(input: AciManifestInput): AciManifest {
       fail('aci-annotation', `ANNOTATION ${k}=${v}: appc wants an http(s) URL`);
   }
   // Key order of appc's Go structs (acKind, acVersion, name, labels, app, …, annotations).
-  const { app, ...head } = manifest;
+  const { app, annotations: _, ...head } = manifest;
   return {
     ...head,
     ...(app ? { app } : {}),

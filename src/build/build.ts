@@ -11,7 +11,7 @@ import { canonicalJson } from '../image/canonical.js';
 import { configDigest, type Image } from '../image/image.js';
 import type { LayerCompression } from '../image/layer.js';
 import type { IR } from '../lower/ir.js';
-import { outputWriters } from '../writers/index.js';
+import { outputPreflight, outputWriters } from '../writers/index.js';
 import { BuildInterpreter, type InterpretResult } from './interpreter.js';
 import type { OutputSpec } from './outputs.js';
 import type { ProgressReporter } from './progress.js';
@@ -48,6 +48,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
         ),
       );
     }
+    outputPreflight[output.type]?.(output, opts.tags);
   }
   const interpreter = new BuildInterpreter({
     ir: opts.ir,

@@ -7,8 +7,8 @@ import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import type { BlobStore } from '../image/blobstore.js';
 import type { Image } from '../image/image.js';
 import type { Compression } from '../tar/compress.js';
-import { parseAciCompression, writeAci } from './aci.js';
-import { writeDockerArchive } from './docker.js';
+import { aciName, parseAciCompression, writeAci } from './aci.js';
+import { normalizeTag, writeDockerArchive } from './docker.js';
 import { ociImage, parseLayerCompression, parseLevel, writeOciArchive, writeOciLayout } from './oci.js';
 import { writeRootfsFromLayers } from './rootfs-layers.js';
 
@@ -27,6 +27,39 @@ export interface OutputContext {
 }
 
 export type OutputWriter = (ctx: OutputContext) => Promise<void>;
+
+/**
+ * Checks of an output's options that need no image (names, compression): the build runs them before any
+ * step, so a bad `-t` or `compression=` fails at once instead of after the build, and no output is written.
+ */
+export const outputPreflight: Partial<Record<OutputType, (spec: OutputSpec, tags: string[]) => void>> = {
+  rootfs: (spec) => {
+    parseRootfsCompression(spec.attrs.compression);
+    parseLevel(spec.attrs['compression-level']);
+  },
+  oci: (spec, tags) => ociPreflight(spec, tags),
+  'oci-archive': (spec, tags) => ociPreflight(spec, tags),
+  aci: (spec, tags) => {
+    parseAciCompression(spec.attrs.compression);
+    parseLevel(spec.attrs['compression-level']);
+    const names = spec.attrs.name ? [spec.attrs.name] : tags;
+    if (!names[0]) {
+      throw new DiagnosticError(
+        error(
+          'writers/aci-name',
+          'an ACI needs a name: give -t name[:version] (an AC Identifier such as example.com/app:1.0)',
+        ),
+      );
+    }
+    aciName(names[0]);
+  },
+};
+
+function ociPreflight(spec: OutputSpec, tags: string[]): void {
+  parseLayerCompression(spec.attrs.compression);
+  parseLevel(spec.attrs['compression-level']);
+  for (const t of spec.attrs.name ? [spec.attrs.name] : tags) normalizeTag(t);
+}
 
 export const outputWriters: Partial<Record<OutputType, OutputWriter>> = {
   docker: async (ctx) => {

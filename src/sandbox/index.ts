@@ -1,0 +1,18 @@
+export {
+  BUILD_NS_ENV,
+  buildNamespaceCommand,
+  checkSubordinateIds,
+  inBuildNamespace,
+  inUserNamespace,
+  reexecInBuildNamespace,
+} from './namespace.js';
+export {
+  DEFAULT_PATH,
+  type NetworkMode,
+  type OutputLine,
+  type RunStepOptions,
+  type RunStepResult,
+  runStep,
+} from './run.js';
+export { type ResolvedUser, resolveUser } from './users.js';
+export { ensureWorkdir } from './workdir.js';

@@ -1,6 +1,6 @@
 /**
- * A stage3-like release for tests: a small rootfs (static busybox as /bin/busybox, /bin/bash and /bin/sh
- * linking to it, /etc, device nodes in /dev), a DIGESTS file in catalyst's format, throwaway OpenPGP keys
+ * A stage3-like release for tests: a small rootfs (static busybox as /bin/busybox, /bin/sh linking to it,
+ * /bin/bash a wrapper script running it, /etc, device nodes in /dev), a DIGESTS file in catalyst's format, throwaway OpenPGP keys
  * (gpg --quick-gen-key in a temp GNUPGHOME) and a tiny HTTP server on 127.0.0.1 serving variants of the release:
  *
  *   /good/…               clearsigned DIGESTS (Gentoo since 2021)
@@ -63,7 +63,10 @@ export async function makeStage3Release(root: string): Promise<Stage3Release> {
     mkdirSync(path.join(tree, d), { recursive: true });
   copyFileSync('/bin/busybox', path.join(tree, 'bin/busybox'));
   execFileSync('chmod', ['755', path.join(tree, 'bin/busybox')]);
-  symlinkSync('busybox', path.join(tree, 'bin/bash'));
+  // Debian's busybox has no `bash` applet, so /bin/bash is a wrapper rather than a link to it.
+  writeFileSync(path.join(tree, 'bin/bash'), '#!/bin/busybox sh\nexec /bin/busybox sh "$@"\n', {
+    mode: 0o755,
+  });
   symlinkSync('busybox', path.join(tree, 'bin/sh'));
   writeFileSync(path.join(tree, 'etc/os-release'), 'NAME=Gentoo\nID=gentoo\n');
   writeFileSync(path.join(tree, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\n');

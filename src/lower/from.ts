@@ -117,7 +117,7 @@ export function lowerFrom(
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
       const guess = closest(name, globals.keys());
       r.warning(
-        'lower/undefined-variable',
+        'lower/undefined-arg-in-from',
         `FROM uses "$${name}", which is not an ARG declared before the first FROM: it expands to an empty string${guess ? ` (did you mean $${guess}?)` : ''}`,
         at(located, range),
         guess ? { suggestion: guess } : {},

@@ -97,6 +97,30 @@ export function predefinedArgs(target: Platform, build: Platform): Map<string, s
   ]);
 }
 
+/** BuildKit's check rule names for the warnings lowering emits (`# check=skip=UndefinedVar,…`). */
+const CHECK_RULES: Record<string, string[]> = {
+  undefinedvar: ['lower/undefined-variable', 'lower/unknown-base-variable'],
+  undefinedarginfrom: ['lower/undefined-arg-in-from'],
+  reservedstagename: ['lower/reserved-stage-name'],
+};
+
+/** The warning codes a `# check=skip=…` directive turns off (`all` for every warning). */
+export function skippedChecks(ast: RootfileAst): Set<string> {
+  const out = new Set<string>();
+  for (const d of ast.directives) {
+    if (d.name.toLowerCase() !== 'check') continue;
+    for (const part of d.value.split(';')) {
+      const [k, v] = part.split('=', 2).map((x) => x.trim());
+      if (k?.toLowerCase() !== 'skip' || !v) continue;
+      for (const rule of v.split(',').map((x) => x.trim().toLowerCase())) {
+        if (rule === 'all') out.add('all');
+        for (const code of CHECK_RULES[rule] ?? []) out.add(code);
+      }
+    }
+  }
+  return out;
+}
+
 interface StageRec extends StageRef {
   from: Located;
   base: Base | undefined;
@@ -140,7 +164,11 @@ export class Lowerer {
       this.r.error('lower/internal-error', `internal error while lowering: ${message}`, undefined);
     }
     const failed = this.r.diagnostics.some((d) => d.severity === 'error');
-    return { ir: failed ? undefined : ir, diagnostics: this.r.diagnostics, sources: this.sources };
+    const skipped = skippedChecks(this.ast);
+    const diagnostics = this.r.diagnostics.filter(
+      (d) => d.severity !== 'warning' || !(skipped.has('all') || skipped.has(d.code)),
+    );
+    return { ir: failed ? undefined : ir, diagnostics, sources: this.sources };
   }
 
   private lower(): IR | undefined {

@@ -184,3 +184,18 @@ describe('stages and targets', () => {
     expect(compile(text).errors).toEqual(['V: needed']);
   });
 });
+
+describe('# check= directive', () => {
+  it('skips the named warnings, or all of them', () => {
+    const body = 'ARG G=1\nFROM scratch:$NOPE AS context\nWORKDIR /$MISSING\n';
+    expect(compile(body).warnings.length).toBe(3);
+    expect(compile(`# check=skip=UndefinedVar\n${body}`).warnings).toEqual([
+      'FROM uses "$NOPE", which is not an ARG declared before the first FROM: it expands to an empty string',
+      'stage name "context" is reserved by Docker',
+    ]);
+    expect(
+      compile(`# check=skip=UndefinedVar,UndefinedArgInFrom,ReservedStageName\n${body}`).warnings,
+    ).toEqual([]);
+    expect(compile(`# check=skip=all;error=true\n${body}`).warnings).toEqual([]);
+  });
+});

@@ -35,6 +35,8 @@ export function at(located: Located, range: SourceRange = located.node.range): A
 
 export class Reporter {
   readonly diagnostics: Diagnostic[] = [];
+  /** Identical reports (an ONBUILD trigger checked in its stage and again where it runs) count once. */
+  private readonly seen = new Set<string>();
 
   report(
     severity: Diagnostic['severity'],
@@ -61,7 +63,11 @@ export class Reporter {
       ...(extra.suggestion !== undefined ? { suggestion: extra.suggestion } : {}),
       ...(notes.length > 0 ? { notes } : {}),
     };
-    this.diagnostics.push(d);
+    const key = JSON.stringify([d.severity, d.code, d.message, d.location, d.notes]);
+    if (!this.seen.has(key)) {
+      this.seen.add(key);
+      this.diagnostics.push(d);
+    }
     return d;
   }
 

@@ -199,3 +199,17 @@ describe('# check= directive', () => {
     expect(compile(`# check=skip=all;error=true\n${body}`).warnings).toEqual([]);
   });
 });
+
+describe('ONBUILD', () => {
+  it('runs a stage’s triggers at the start of stages built FROM it, reporting a problem once', () => {
+    const c = compile(
+      'FROM scratch AS base\nONBUILD COPY --fromm=x a /a\nONBUILD RUN echo hi\nFROM base\nRUN after\n',
+    );
+    expect(c.errors).toEqual(['unknown flag --fromm for COPY (did you mean --from?)']);
+    const st = steps('FROM scratch AS base\nONBUILD RUN echo hi\nFROM base\nRUN after\n');
+    expect(st.map((s) => [s.op, s.location.line])).toEqual([
+      ['run', 2],
+      ['run', 4],
+    ]);
+  });
+});

@@ -107,7 +107,7 @@ export function hostMirror(suite: string, root = '/'): string {
   const exact = usable.find((s) => s.suites.includes(suite));
   if (exact) return exact.uri;
   const plain = usable.find(
-    (s) => !/security/.test(s.uri) && !s.suites.some((x) => /-(updates|security|backports)$/.test(x)),
+    (s) => !/security/.test(s.uri) && !s.suites.every((x) => /-(updates|security|backports)$/.test(x)),
   );
   return plain?.uri ?? DEFAULT_MIRROR;
 }

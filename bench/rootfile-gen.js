@@ -26,7 +26,9 @@ export function generateRootfile(n) {
         );
         break;
       case 1:
-        out.push(`COPY --from=stage${Math.max(0, stage - 2)} --chown=app:app /src/file${rand(100)} /dst/`);
+        // --from an earlier stage (never the current one: that is an error).
+        if (stage >= 2) out.push(`COPY --from=stage${stage - 2} --chown=app:app /src/file${rand(100)} /dst/`);
+        else out.push(`COPY --chown=app:app src/file${rand(100)} /dst/`);
         break;
       case 2:
         out.push(`ENV APP_HOME=/opt/app PATH="/opt/app/bin:$PATH" LEVEL=${rand(9)}`);

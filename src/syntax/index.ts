@@ -7,13 +7,13 @@
  */
 import type { IToken } from 'chevrotain';
 import { type Diagnostic, error as errorDiag } from '../diagnostics/diagnostic.js';
-import { SourceText } from '../diagnostics/source.js';
 import type { InstructionNode, ParseResult, RootfileAst } from './ast.js';
 import { SyntaxCodes } from './codes.js';
 import { buildInstruction } from './instructions.js';
 import { tokenize } from './lexer.js';
 import { type LogicalLine, type RawDiagnostic, rangeToSource, splitLogicalLines } from './lines.js';
 import { parseTokens } from './parser.js';
+import { PositionIndex } from './positions.js';
 
 export type * from './ast.js';
 export { SyntaxCodes } from './codes.js';
@@ -23,7 +23,7 @@ export { ShlexError, shlex, unquote } from './shlex.js';
 export { parseWords, splitWhitespace } from './words.js';
 
 export function parseRootfile(text: string, file: string): ParseResult {
-  const source = new SourceText(file, text);
+  const source = new PositionIndex(text);
   try {
     return parse(text, file, source);
   } catch (e) {
@@ -41,7 +41,7 @@ export function parseRootfile(text: string, file: string): ParseResult {
   }
 }
 
-function parse(text: string, file: string, source: SourceText): ParseResult {
+function parse(text: string, file: string, source: PositionIndex): ParseResult {
   const pass1 = splitLogicalLines(text);
   const raw: RawDiagnostic[] = [...pass1.diagnostics];
   const instructions: InstructionNode[] = [];

@@ -6,7 +6,6 @@
  */
 import type { IToken } from 'chevrotain';
 import type { SourceRange } from '../diagnostics/diagnostic.js';
-import type { SourceText } from '../diagnostics/source.js';
 import { suggest } from '../diagnostics/suggest.js';
 import type { Arg, EscapeChar, Flag, FromClause, Heredoc, InstructionNode } from './ast.js';
 import { SyntaxCodes } from './codes.js';
@@ -14,6 +13,7 @@ import { parseJson } from './json.js';
 import { instructionNames } from './lexer.js';
 import { type LogicalLine, type RawDiagnostic, rangeToSource } from './lines.js';
 import type { ParsedInstruction } from './parser.js';
+import type { PositionIndex } from './positions.js';
 import { unquote } from './shlex.js';
 import { isSpace } from './unicode.js';
 import { type Piece, parseWords, processFlag, splitFirstWhitespace, splitWhitespace } from './words.js';
@@ -22,7 +22,7 @@ export interface BuildContext {
   line: LogicalLine;
   /** Offset of the logical line in the lexed text. */
   base: number;
-  source: SourceText;
+  source: PositionIndex;
   escape: EscapeChar;
   diagnostics: RawDiagnostic[];
 }

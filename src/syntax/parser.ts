@@ -4,7 +4,7 @@
  * ONBUILD's inner instruction); `instructions.ts` computes argument values from the text with
  * BuildKit's own splitting rules. Built once per process.
  */
-import type { IRecognitionException, IToken, TokenType } from 'chevrotain';
+import type { IRecognitionException, IToken } from 'chevrotain';
 import { EmbeddedActionsParser, tokenMatcher } from './chevrotain.js';
 import {
   As,

@@ -1,0 +1,42 @@
+/**
+ * Offset → line/column for the parser's hot path: the same positions as `SourceText` (lines end at
+ * `\n`, `\r\n` or a lone `\r`), with the line starts found by a native regex scan and lookups that
+ * start from the previous answer (the parser asks in nearly increasing order).
+ */
+import type { SourcePosition, SourceRange } from '../diagnostics/diagnostic.js';
+
+export class PositionIndex {
+  private readonly starts: number[] = [0];
+  private last = 0;
+
+  constructor(private readonly text: string) {
+    const re = /\r\n|\r|\n/g;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) this.starts.push(m.index + m[0].length);
+  }
+
+  position(offset: number): SourcePosition {
+    const o = Math.min(Math.max(offset, 0), this.text.length);
+    const s = this.starts;
+    let i = this.last;
+    if (s[i]! <= o && (i + 1 >= s.length || s[i + 1]! > o)) {
+      // same line as last time
+    } else if (i + 1 < s.length && s[i + 1]! <= o && (i + 2 >= s.length || s[i + 2]! > o)) {
+      i++;
+    } else {
+      let lo = 0;
+      let hi = s.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (s[mid]! <= o) lo = mid;
+        else hi = mid - 1;
+      }
+      i = lo;
+    }
+    this.last = i;
+    return { offset: o, line: i + 1, column: o - s[i]! + 1 };
+  }
+
+  range(start: number, end: number): SourceRange {
+    return { start: this.position(start), end: this.position(Math.max(start, end)) };
+  }
+}

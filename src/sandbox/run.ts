@@ -67,8 +67,8 @@ const SETUP_FAILED = 125;
 const SETUP_SCRIPT = `
 fail() { printf 'rootc-sandbox: %s\\n' "$*" >&3; exit ${SETUP_FAILED}; }
 fstab=$1 hn=$2 net=$3 ip_bin=$4 root=$5 wd=$6 uid=$7 gid=$8 unshare_bin=$9 env_bin=\${10} setpriv_bin=\${11}
-groups=\${12} nenv=\${13}
-shift 13
+groups=\${12} caps=\${13} nenv=\${14}
+shift 14
 if [ "$net" = none ] && [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>&3 || fail "cannot bring lo up"; fi
 # /proc/sys is not writable by a user namespace's root: then sethostname(2) through hostname(1).
 { printf '%s' "$hn" > /proc/sys/kernel/hostname; } 2>/dev/null || hostname "$hn" 2>&3 || fail "cannot set the hostname"
@@ -77,9 +77,9 @@ nargv=$(($# - nenv))
 set -- "$@" "$env_bin" -i --
 i=0; while [ $i -lt "$nenv" ]; do set -- "$@" "$1"; shift; i=$((i + 1)); done
 if [ -n "$setpriv_bin" ] && [ -n "$groups" ]; then
-  set -- "$@" "$setpriv_bin" "--regid=$gid" "--groups=$groups" -- "$unshare_bin" "--root=$root" "--wd=$wd" --setuid "$uid" --
+  set -- "$@" "$setpriv_bin" "--bounding-set=$caps" "--regid=$gid" "--groups=$groups" -- "$unshare_bin" "--root=$root" "--wd=$wd" --setuid "$uid" --
 elif [ -n "$setpriv_bin" ]; then
-  set -- "$@" "$setpriv_bin" "--regid=$gid" --clear-groups -- "$unshare_bin" "--root=$root" "--wd=$wd" --setuid "$uid" --
+  set -- "$@" "$setpriv_bin" "--bounding-set=$caps" "--regid=$gid" --clear-groups -- "$unshare_bin" "--root=$root" "--wd=$wd" --setuid "$uid" --
 else
   set -- "$@" "$unshare_bin" "--root=$root" "--wd=$wd" --setgid "$gid" --setuid "$uid" --
 fi
@@ -87,6 +87,16 @@ i=0; while [ $i -lt "$nargv" ]; do set -- "$@" "$1"; shift; i=$((i + 1)); done
 exec 3>&-
 exec "$@"
 `;
+
+/**
+ * Capabilities a RUN keeps: Docker's default set (0xa80425fb). No CAP_SYS_ADMIN (mount, remount the rootfs
+ * with dev, pivot), CAP_NET_ADMIN (the host network is shared by default), CAP_SYS_MODULE, CAP_SYS_RAWIO…
+ * CAP_SYS_CHROOT stays, as in Docker, and because `unshare --root` needs it after setpriv: with chroot
+ * isolation (buildah's "chroot" isolation does the same) a root RUN could leave the chroot through it;
+ * pivot_root would need a helper binary that stays reachable inside the rootfs.
+ */
+const BOUNDING_SET =
+  '-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap';
 
 const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
@@ -160,6 +170,7 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
     );
     const hostsTarget = await stubs.file('/etc/hosts');
     const devSkel = path.join(scratch, 'dev');
+    const rootAbs = path.resolve(opts.rootfs);
     await makeDevSkeleton(devSkel);
 
     // In a user namespace sysfs can only be mounted with a network namespace of our own: bind it instead.
@@ -168,6 +179,8 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
         ? ['/sys', sysDir, 'none', 'rbind,ro']
         : ['sysfs', sysDir, 'sysfs', 'ro,nosuid,nodev,noexec'];
     const fstab = [
+      // The rootfs itself nodev: a RUN may mknod (the node goes into the layer) but never open a host device.
+      [rootAbs, rootAbs, 'none', 'bind,nodev'],
       ['proc', procDir, 'proc', 'nosuid,nodev,noexec'],
       sysLine,
       [devSkel, devDir, 'none', 'bind,nosuid'],
@@ -201,7 +214,7 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
       hostname,
       network === 'none' ? 'none' : 'host',
       network === 'none' ? (findHostTool('ip') ?? '') : '',
-      path.resolve(opts.rootfs),
+      rootAbs,
       workdir,
       String(uid),
       String(gid),
@@ -209,6 +222,7 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
       envBin,
       setprivBin ?? '',
       (opts.user?.groups ?? []).join(','),
+      BOUNDING_SET,
       String(env.length),
       ...env,
       ...opts.argv,

@@ -177,6 +177,16 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
     expect(r.lines[2]).toBe('builder-7');
   });
 
+  it("keeps Docker's default capabilities only, and host devices made in the rootfs cannot be opened", async () => {
+    const r = await sh(
+      rootfs,
+      'grep CapBnd /proc/self/status; mkdir -p /tmp/m; mount -t tmpfs t /tmp/m 2>/dev/null && echo mounted; mknod /tmp/blk b 7 0 && echo made; (: < /tmp/blk) 2>/dev/null || echo denied; rm -f /tmp/blk',
+    );
+    expect(r.lines).toEqual(['CapBnd:\t00000000a80425fb', 'made', 'denied']);
+    expect(await mountsUnder(rootfs)).toEqual([]);
+    await rm(path.join(rootfs, 'tmp'), { recursive: true, force: true });
+  });
+
   it('network none has only lo, up', async () => {
     const r = await sh(rootfs, 'ls /sys/class/net; ip -o link show lo | grep -c "UP"', { network: 'none' });
     expect(r.exitCode).toBe(0);

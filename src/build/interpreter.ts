@@ -174,6 +174,7 @@ export class BuildInterpreter {
           location: loc,
           compression: this.opts.compression ?? 'none',
           warn: (d) => this.warn(d),
+          digestFile: (file) => this.context.digests.digest(file),
         });
         return { image: resolved.image, key: baseCacheKey(base, [resolved.digest]) };
       }
@@ -325,9 +326,6 @@ export class BuildInterpreter {
             `${report.skippedNodes.length} device node(s) could not be created on disk (they stay in the image's layers)`,
           ),
         );
-      }
-      for await (const _ of fresh.diff()) {
-        // The diff must be consumed before commit (the copy driver writes it out while iterating).
       }
       await fresh.commit(materializedKey);
       await fresh.release();

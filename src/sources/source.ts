@@ -17,6 +17,11 @@ export interface SourceContext {
   compression?: LayerCompression;
   /** Non-fatal findings (devices that could not be made, entries dropped), for the build's output. */
   warn?: (d: Diagnostic) => void;
+  /**
+   * `sha256:<hex>` of a local file; the build passes one that remembers digests by stat identity across
+   * builds, so an unchanged 200 MB base tarball is not read again on every rebuild.
+   */
+  digestFile?: (file: string) => Promise<string>;
 }
 
 export interface ResolvedSource {

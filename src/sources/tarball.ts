@@ -167,7 +167,7 @@ export const tarballSource: Source<TarballSpec> = {
           loc,
         );
       }
-      digest = await hashFile(file);
+      digest = ctx.digestFile ? await ctx.digestFile(file) : await hashFile(file);
       if (expected && digest !== expected) {
         throw fail(
           'source/sha256-mismatch',

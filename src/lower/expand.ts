@@ -454,8 +454,8 @@ const NOTHING = new Set<string>();
 
 function run(word: string, env: ExpandEnv, opts: LexOptions): ExpandResult {
   // Most words have nothing to expand: no `$`, no quote, no escape character.
-  const escape = opts.escapeToken ?? '\\';
-  if (!word.includes('$') && !word.includes(escape) && (opts.skipProcessQuotes || !/["']/.test(word))) {
+  const escapeChar = opts.escapeToken ?? '\\';
+  if (!word.includes('$') && !word.includes(escapeChar) && (opts.skipProcessQuotes || !/["']/.test(word))) {
     const words = word.split(/\s+/u).filter((w) => w !== '');
     return { ok: true, value: word, words, matched: NOTHING, unmatched: NOTHING, unmatchedBare: NOTHING };
   }

@@ -25,12 +25,14 @@ import { openLayerTar } from './layer.js';
 export interface FlattenOptions {
   /** Called for each entry dropped as meaningless (e.g. a whiteout of `..`). */
   onWarning?: (message: string) => void;
+  /** Only these paths (e.g. `etc/passwd`): layers holding none of them are not read again. */
+  only?: (path: string) => boolean;
 }
 
 /** Survivors of pass 1: per layer, entry ordinal → what to emit. */
 type Plan = Map<number, Emit>[];
 type Emit =
-  | { kind: 'keep' }
+  | { kind: 'keep'; path: string }
   | { kind: 'skip-promoted' }
   /** Emit the first path as a file with this entry's content, the others as hardlinks to it. */
   | { kind: 'promote'; paths: string[] };
@@ -122,7 +124,7 @@ async function plan(store: BlobStore, image: Image, options: FlattenOptions): Pr
     }
     pending = stillPending;
 
-    for (const [p, e] of entries) if (!isHidden(p)) result[li]!.set(e.ordinal, { kind: 'keep' });
+    for (const [p, e] of entries) if (!isHidden(p)) result[li]!.set(e.ordinal, { kind: 'keep', path: p });
     for (const l of links) {
       if (result[li]!.get(l.ordinal)?.kind !== 'keep') continue;
       if (l.targetOrdinal !== undefined) {
@@ -177,6 +179,14 @@ export async function* flattenLayers(
   options: FlattenOptions = {},
 ): AsyncGenerator<TarEntrySpec> {
   const survivors = await plan(store, image, options);
+  const only = options.only;
+  if (only) {
+    for (const layer of survivors)
+      for (const [ordinal, e] of layer) {
+        const wanted = e.kind === 'keep' ? only(e.path) : e.kind === 'promote' && e.paths.some(only);
+        if (!wanted) layer.delete(ordinal);
+      }
+  }
   for (let li = 0; li < image.layers.length; li++) {
     const keep = survivors[li]!;
     if (keep.size === 0) continue;

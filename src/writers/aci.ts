@@ -266,7 +266,7 @@ export interface AciOptions {
 /** Reads /etc/passwd of the final tree (for USER name without group), if the image has a regular one. */
 async function readPasswd(store: BlobStore, image: Image): Promise<string | undefined> {
   let passwd: string | undefined;
-  for await (const e of flattenLayers(store, image)) {
+  for await (const e of flattenLayers(store, image, { only: (p) => p === 'etc/passwd' })) {
     if (e.path === 'etc/passwd' && e.type === 'file' && e.open && (e.size ?? 0) < 1 << 20) {
       const chunks: Buffer[] = [];
       for await (const c of e.open()) chunks.push(c as Buffer);

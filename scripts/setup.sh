@@ -138,4 +138,7 @@ else
   printf '%s\n' "$lock_sum" >"$stamp"
 fi
 
+# Editor support (issue 5): the VS Code extension's own npm packages, from its own lock (test/editors packages the .vsix).
+if [[ $mode == test ]]; then bash editors/vscode/install.sh; fi
+
 say "done ($((SECONDS - t_start)) s)"

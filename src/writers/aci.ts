@@ -134,6 +134,8 @@ export interface AciManifestInput {
   epoch?: number;
   /** The image's /etc/passwd (for USER without a group). */
   passwd?: string;
+  /** exec[0] when it is a bare name: its absolute path found in the image along PATH (appc wants one). */
+  execPath?: string;
 }
 
 /**
@@ -159,6 +161,7 @@ export function aciManifest(input: AciManifestInput): AciManifest {
   };
 
   const exec = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
+  if (exec.length > 0 && input.execPath && !exec[0]!.startsWith('/')) exec[0] = input.execPath;
   if (exec.length > 0) {
     const { user, group } = aciUserGroup(c.User, input.passwd);
     const app: NonNullable<AciManifest['app']> = { exec, user, group };
@@ -263,17 +266,42 @@ export interface AciOptions {
   epoch?: number;
 }
 
-/** Reads /etc/passwd of the final tree (for USER name without group), if the image has a regular one. */
-async function readPasswd(store: BlobStore, image: Image): Promise<string | undefined> {
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Where a bare command name would be found along PATH (image paths, without the leading `/`). */
+export function execCandidates(name: string, env: readonly string[] | undefined): string[] {
+  if (name.startsWith('/') || name.includes('/') || name === '') return [];
+  const pathVar = (env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  return pathVar
+    .split(':')
+    .filter((d) => d.startsWith('/'))
+    .map((d) => `${d.replace(/^\/+|\/+$/g, '')}/${name}`.replace(/^\//, ''));
+}
+
+/**
+ * What the manifest needs from the final tree, in one pass that reads only the layers holding it:
+ * /etc/passwd (USER without a group) and where a bare exec name lives along PATH.
+ */
+async function lookInTree(
+  store: BlobStore,
+  image: Image,
+  wantPasswd: boolean,
+  candidates: string[],
+): Promise<{ passwd?: string; execPath?: string }> {
+  const wanted = new Set(candidates);
+  if (wantPasswd) wanted.add('etc/passwd');
+  if (wanted.size === 0) return {};
   let passwd: string | undefined;
-  for await (const e of flattenLayers(store, image, { only: (p) => p === 'etc/passwd' })) {
-    if (e.path === 'etc/passwd' && e.type === 'file' && e.open && (e.size ?? 0) < 1 << 20) {
+  const found = new Set<string>();
+  for await (const e of flattenLayers(store, image, { only: (p) => wanted.has(p) })) {
+    if (e.path === 'etc/passwd' && wantPasswd && e.type === 'file' && e.open && (e.size ?? 0) < 1 << 20) {
       const chunks: Buffer[] = [];
       for await (const c of e.open()) chunks.push(c as Buffer);
       passwd = Buffer.concat(chunks).toString('utf8');
-    }
+    } else if (e.type === 'file' || e.type === 'symlink' || e.type === 'hardlink') found.add(e.path);
   }
-  return passwd;
+  const hit = candidates.find((p) => found.has(p));
+  return { ...(passwd === undefined ? {} : { passwd }), ...(hit ? { execPath: `/${hit}` } : {}) };
 }
 
 /**
@@ -296,14 +324,15 @@ export async function writeAci(
   }
   const name = aciName(first);
   const c = image.config.config;
-  const needsPasswd =
-    ((c.Entrypoint?.length ?? 0) > 0 || (c.Cmd?.length ?? 0) > 0) && !!c.User && !c.User.includes(':');
+  const exec0 = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])][0];
+  const needsPasswd = exec0 !== undefined && !!c.User && !c.User.includes(':');
+  const found = await lookInTree(store, image, needsPasswd, exec0 ? execCandidates(exec0, c.Env) : []);
   const manifest = aciManifest({
     config: image.config,
     annotations: image.annotations,
     name,
     ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
-    ...(needsPasswd ? { passwd: await readPasswd(store, image) } : {}),
+    ...found,
   });
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const mtime = options.epoch ?? 0;

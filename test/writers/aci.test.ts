@@ -26,6 +26,7 @@ import {
   aciManifest,
   aciName,
   aciUserGroup,
+  execCandidates,
   parseAciCompression,
   toAcName,
   writeAci,
@@ -58,6 +59,9 @@ describe('unit: ACI names and manifest', () => {
       group: '1001',
     });
     expect(aciUserGroup('4242', undefined)).toEqual({ user: '4242', group: '0' });
+    expect(execCandidates('sh', ['PATH=/usr/bin:/bin:relative'])).toEqual(['usr/bin/sh', 'bin/sh']);
+    expect(execCandidates('sh', undefined)).toContain('usr/local/bin/sh');
+    expect(execCandidates('/bin/sh', undefined)).toEqual([]);
     expect(toAcName('/var/lib/x')).toBe('var-lib-x');
     expect(toAcName('/Data_Dir/')).toBe('data-dir');
   });
@@ -265,6 +269,18 @@ describe('ACI archives under actool', () => {
     await writeAci(store, img, b, { tags: ['example.com/aci-test:1.0'], epoch: EPOCH });
     const h = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
     expect(h(a)).toBe(h(b));
+  });
+
+  it('makes a bare exec name absolute by finding it along PATH in the image (appc wants an absolute path)', async () => {
+    const bare = withContainerConfig(img, { Entrypoint: undefined, Cmd: ['app', '--flag'], User: undefined });
+    const out = path.join(dir_, 'bare.aci');
+    await writeAci(store, bare, out, { tags: ['example.com/aci-test:1.0'], epoch: EPOCH });
+    const m = JSON.parse((await actool(['cat-manifest', out])).stdout);
+    expect(m.app.exec).toEqual(['/bin/app', '--flag']);
+    expect(m.app).toMatchObject({ user: '0', group: '0' });
+    const missing = withContainerConfig(img, { Entrypoint: undefined, Cmd: ['nothere'] });
+    await writeAci(store, missing, out, { tags: ['example.com/aci-test:1.0'], epoch: EPOCH });
+    expect(JSON.parse((await actool(['cat-manifest', out])).stdout).app.exec).toEqual(['nothere']);
   });
 
   it('refuses a name that is no AC Identifier and writes nothing', async () => {

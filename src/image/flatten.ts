@@ -156,6 +156,14 @@ async function plan(store: BlobStore, image: Image, options: FlattenOptions): Pr
     }
   }
 
+  // Links to a path no lower layer has cannot be made by any extractor: dropped, with a warning.
+  for (const [target, askers] of pending) {
+    for (const a of askers) {
+      warn(`${a.path}: hardlink to ${target}, which no layer below has; entry dropped`);
+      result[a.layer]!.set(a.ordinal, { kind: 'skip-promoted' });
+    }
+  }
+
   // A link whose target entry is not in the output takes over that entry's content (see above).
   for (const pr of promotions) {
     const target = result[pr.targetLayer]!.get(pr.targetOrdinal);

@@ -169,6 +169,15 @@ describe('flattenLayers', () => {
     expect(new Map([...streamed].sort())).toEqual(new Map([...onDisk].sort()));
   });
 
+  it('drops a hardlink to a path no layer has, with a warning', async () => {
+    const store = new BlobStore(await tempDir('flatten-store'));
+    const img = await imageOf(store, [[file('a', 'a')], [hardlink('b', 'nowhere'), hardlink('c', 'a')]]);
+    const warnings: string[] = [];
+    const seen = await collect(flattenLayers(store, img, { onWarning: (w) => warnings.push(w) }));
+    expect([...seen.keys()].sort()).toEqual(['a', 'c']);
+    expect(warnings).toEqual(['b: hardlink to nowhere, which no layer below has; entry dropped']);
+  });
+
   it('an opaque root hides every lower layer', async () => {
     const store = new BlobStore(await tempDir('flatten-store'));
     const img = await imageOf(store, [

@@ -7,7 +7,7 @@ import type { Arg, InstructionNode } from '../syntax/ast.js';
 import { type ArgSource, at, type Located, locationOf, type Reporter, type StageState } from './context.js';
 import { type ExpandOk, expandWord, type LexOptions } from './expand.js';
 import { type ParsedFlags, parseFlags } from './flags.js';
-import type { ConfigChange, StepBody } from './ir.js';
+import type { ConfigChange, Step, StepBody } from './ir.js';
 import { closest } from './suggest.js';
 
 /** A heredoc marker word: `<<EOF`, `<<-EOF`, `<<"EOF"`, `2<<EOF`. */
@@ -38,7 +38,10 @@ export type Handler = (ctx: Ctx) => void;
 export const node = (ctx: Ctx): InstructionNode => ctx.located.node;
 
 export function addStep(ctx: Ctx, step: StepBody, location = ctx.located): void {
-  ctx.state.steps.push({ ...step, location: locationOf(location) });
+  // Add the location to the fresh step object rather than spreading it into a new one (hot path).
+  const withLocation = step as Step;
+  withLocation.location = locationOf(location);
+  ctx.state.steps.push(withLocation);
 }
 
 export function config(ctx: Ctx, change: ConfigChange): void {

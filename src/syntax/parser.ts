@@ -4,7 +4,7 @@
  * ONBUILD's inner instruction); `instructions.ts` computes argument values from the text with
  * BuildKit's own splitting rules. Built once per process.
  */
-import type { IRecognitionException, IToken } from 'chevrotain';
+import type { IRecognitionException, ISerializedGast, IToken } from 'chevrotain';
 import { EmbeddedActionsParser, tokenMatcher } from './chevrotain.js';
 import {
   As,
@@ -209,4 +209,10 @@ export function parseTokens(tokens: IToken[]): {
   instance.input = tokens;
   const instructions = instance.rootfile() ?? [];
   return { instructions, errors: instance.errors };
+}
+
+/** The grammar as Chevrotain's serialized productions, for the syntax diagrams (`npm run docs:diagrams`). */
+export function serializedGrammar(): ISerializedGast[] {
+  instance ??= new RootfileParser();
+  return instance.getSerializedGastProductions();
 }

@@ -177,7 +177,12 @@ describe('oci layout and archive with umoci, skopeo and docker', () => {
   });
 
   it('is byte-for-byte reproducible and reuses the cached compressed layers', async () => {
+    const first = await ociImage(store, img, { epoch: EPOCH });
+    const inodes = first.layers.map((l) => lstatSync(store.path(l.digest)).ino);
     const again = await ociImage(store, img, { epoch: EPOCH });
+    // Not compressed again: the very same blob files (a rewrite would rename a new inode into place).
+    expect(again.layers.map((l) => lstatSync(store.path(l.digest)).ino)).toEqual(inodes);
+    expect(again.layers).toEqual(first.layers);
     const dir2 = path.join(dir, 'layout2');
     await writeOciLayout(store, again, dir2, ['example.com/oci-test:1.0']);
     expect(treeDigests(dir2)).toEqual(treeDigests(layoutDir));

@@ -27,6 +27,30 @@ export interface TarEntrySpec {
   xattrs?: Record<string, Buffer>;
   /** Regular files: opens the content. Called at most once, when the writer reaches the entry. */
   open?: () => Readable;
+  /**
+   * Regular files, optional: the same content as an async iterable of buffers, for in-process consumers (the tar
+   * writer, extraction), cheaper than a stream per file. When present it is used instead of `open`. Producers
+   * attach it with `attachChunks` (non-enumerable), so a copy made with `{ ...spec, open }` drops it and
+   * falls back to the overriding `open`.
+   */
+  chunks?: () => AsyncIterable<Buffer>;
+}
+
+/** Sets `spec.chunks` as a non-enumerable property (see `chunks`). */
+export function attachChunks(spec: TarEntrySpec, chunks: () => AsyncIterable<Buffer>): void {
+  Object.defineProperty(spec, 'chunks', {
+    value: chunks,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+}
+
+/** The content of a file entry, preferring `chunks()` over `open()`; empty when it has neither. */
+export function entryContent(spec: TarEntrySpec): AsyncIterable<Buffer> {
+  if (spec.chunks) return spec.chunks();
+  if (spec.open) return spec.open() as AsyncIterable<Buffer>;
+  return (async function* () {})();
 }
 
 /** Docker/OCI whiteout conventions. */

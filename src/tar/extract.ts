@@ -3,6 +3,9 @@ import {
   chmodSync,
   closeSync,
   type Dirent,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
   lchownSync,
   linkSync,
   lstatSync,
@@ -20,7 +23,7 @@ import type { Readable } from 'node:stream';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import { cleanImagePath, resolveInRoot } from '../fsutil/securejoin.js';
 import { writeXattr } from '../fsutil/xattr.js';
-import { OPAQUE_WHITEOUT, type TarEntrySpec, WHITEOUT_PREFIX } from './entry.js';
+import { entryContent, OPAQUE_WHITEOUT, type TarEntrySpec, WHITEOUT_PREFIX } from './entry.js';
 import { memberToSpec, readTar } from './reader.js';
 
 /**
@@ -192,12 +195,7 @@ export async function applyEntries(
 
     ensureDir(parentHost, clean);
     const target = path.join(parentHost, base);
-    let existing: Stats | undefined;
-    try {
-      existing = lstatSync(target);
-    } catch {
-      existing = undefined;
-    }
+    const existing: Stats | undefined = lstatSync(target, { throwIfNoEntry: false });
     if (existing && !(existing.isDirectory() && spec.type === 'directory')) {
       rmSync(target, { recursive: true, force: true });
       // Resolutions that followed a removed symlink do not start with its path: forget them all.
@@ -212,21 +210,25 @@ export async function applyEntries(
         if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o700 });
         break;
       case 'file':
-        report.bytes += await writeFile(target, spec);
-        break;
+        // Owner, mode and mtime are set through the open file; only xattrs (after the chown, which clears
+        // security.capability) go by path.
+        report.bytes += await writeFile(
+          target,
+          spec,
+          sameOwner ? (fd) => chownOrFail(() => fchownSync(fd, spec.uid, spec.gid), spec, clean) : undefined,
+        );
+        unpacked.add(target);
+        if (xattrs && spec.xattrs) applyXattrs(target, clean, spec.xattrs, report);
+        continue;
       case 'symlink':
+        // No cache to forget: a cached resolution through `target` would have created it as a directory,
+        // and replacing an existing path already invalidated above.
         symlinkSync(spec.linkname ?? '', target);
-        invalidate(target);
         break;
       case 'hardlink': {
         const linkClean = cleanImagePath(spec.linkname ?? '');
         const source = resolveInRoot(absRoot, linkClean, { followFinal: false });
-        let st: Stats | undefined;
-        try {
-          st = lstatSync(source);
-        } catch {
-          st = undefined;
-        }
+        const st: Stats | undefined = lstatSync(source, { throwIfNoEntry: false });
         if (!st || st.isDirectory()) {
           report.warnings.push(
             `${clean}: hardlink to ${st ? 'a directory' : 'a missing file'} ${linkClean} dropped`,
@@ -259,26 +261,8 @@ export async function applyEntries(
     }
     unpacked.add(target);
 
-    if (sameOwner) {
-      try {
-        lchownSync(target, spec.uid, spec.gid);
-      } catch (e) {
-        throw new DiagnosticError(
-          error(
-            'tar/extract-owner',
-            `cannot set owner ${spec.uid}:${spec.gid} of ${clean}: ${(e as Error).message}` +
-              ((e as NodeJS.ErrnoException).code === 'EINVAL'
-                ? ' (the id is not mapped in this user namespace: add subordinate ids in /etc/subuid and /etc/subgid)'
-                : ''),
-          ),
-        );
-      }
-    }
-    if (xattrs && spec.xattrs) {
-      for (const [name, value] of Object.entries(spec.xattrs)) {
-        if (!writeXattr(target, name, value)) report.skippedXattrs.push(`${clean}: ${name}`);
-      }
-    }
+    if (sameOwner) chownOrFail(() => lchownSync(target, spec.uid, spec.gid), spec, clean);
+    if (xattrs && spec.xattrs) applyXattrs(target, clean, spec.xattrs, report);
     if (spec.type === 'directory') {
       dirs.set(target, { mode: spec.mode, mtime: spec.mtime });
     } else if (spec.type !== 'symlink') {
@@ -301,35 +285,65 @@ export async function applyEntries(
 }
 
 async function drain(spec: TarEntrySpec): Promise<void> {
-  if (spec.type === 'file' && spec.open && (spec.size ?? 0) > 0) {
-    for await (const _ of spec.open()) {
+  if (spec.type === 'file' && (spec.size ?? 0) > 0) {
+    for await (const _ of entryContent(spec)) {
       // skip content
     }
   }
 }
 
-async function writeFile(target: string, spec: TarEntrySpec): Promise<number> {
+async function writeFile(target: string, spec: TarEntrySpec, chown?: (fd: number) => void): Promise<number> {
   // O_EXCL: whatever was at `target` is gone, so nothing (not a planted symlink) can redirect this write.
   const fd = openSync(target, 'wx', 0o600);
   let n = 0;
   try {
-    if (spec.open && (spec.size ?? 0) > 0) {
-      for await (const chunk of spec.open()) {
+    if ((spec.size ?? 0) > 0) {
+      for await (const chunk of entryContent(spec)) {
         const buf = chunk as Buffer;
         let off = 0;
         while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
         n += buf.length;
       }
     }
+    if (spec.size !== undefined && n !== spec.size) {
+      throw new DiagnosticError(
+        error('tar/extract-size', `${spec.path}: expected ${spec.size} bytes, got ${n}`),
+      );
+    }
+    chown?.(fd);
+    fchmodSync(fd, spec.mode & 0o7777); // after chown, which clears setuid/setgid
+    futimesSync(fd, spec.mtime, spec.mtime);
   } finally {
     closeSync(fd);
   }
-  if (spec.size !== undefined && n !== spec.size) {
+  return n;
+}
+
+function chownOrFail(chown: () => void, spec: TarEntrySpec, clean: string): void {
+  try {
+    chown();
+  } catch (e) {
     throw new DiagnosticError(
-      error('tar/extract-size', `${spec.path}: expected ${spec.size} bytes, got ${n}`),
+      error(
+        'tar/extract-owner',
+        `cannot set owner ${spec.uid}:${spec.gid} of ${clean}: ${(e as Error).message}` +
+          ((e as NodeJS.ErrnoException).code === 'EINVAL'
+            ? ' (the id is not mapped in this user namespace: add subordinate ids in /etc/subuid and /etc/subgid)'
+            : ''),
+      ),
     );
   }
-  return n;
+}
+
+function applyXattrs(
+  target: string,
+  clean: string,
+  xattrs: Record<string, Buffer>,
+  report: ExtractReport,
+): void {
+  for (const [name, value] of Object.entries(xattrs)) {
+    if (!writeXattr(target, name, value)) report.skippedXattrs.push(`${clean}: ${name}`);
+  }
 }
 
 /** mknod/mkfifo through the coreutils binaries (Node has neither call). */

@@ -328,14 +328,16 @@ function parseNumber(b: Buffer, off: number, len: number): number {
     for (let i = 1; i < len; i++) v = v * 256 + b[off + i]!;
     return v;
   }
-  const s =
-    b
-      .toString('latin1', off, off + len)
-      .replace(/[\0 ]+/g, ' ')
-      .trim()
-      .split(' ')[0] ?? '';
-  if (s === '') return 0;
-  const v = Number.parseInt(s, 8);
-  if (Number.isNaN(v)) throw new Error('invalid tar header (bad number)');
+  // Octal digits, optionally led by spaces and ended by NUL or space.
+  let i = off;
+  const end = off + len;
+  while (i < end && b[i] === 0x20) i++;
+  let v = 0;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    if (c >= 0x30 && c <= 0x37) v = v * 8 + (c - 0x30);
+    else if (c === 0 || c === 0x20) break;
+    else throw new Error('invalid tar header (bad number)');
+  }
   return v;
 }

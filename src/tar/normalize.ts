@@ -1,5 +1,5 @@
 import { cleanImagePath } from '../fsutil/securejoin.js';
-import { OPAQUE_WHITEOUT, type TarEntrySpec, WHITEOUT_PREFIX } from './entry.js';
+import { entryContent, OPAQUE_WHITEOUT, type TarEntrySpec, WHITEOUT_PREFIX } from './entry.js';
 import { memberToSpec, type TarMember } from './reader.js';
 
 export interface NormalizeOptions {
@@ -99,5 +99,5 @@ export async function* normalizeMembers(
 }
 
 async function drain(spec: TarEntrySpec): Promise<void> {
-  if (spec.open) for await (const _ of spec.open()) void _;
+  for await (const _ of entryContent(spec)) void _;
 }

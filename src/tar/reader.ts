@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { TarEntrySpec } from './entry.js';
+import { attachChunks, type TarEntrySpec } from './entry.js';
 import {
   applyExtensions,
   BLOCK,
@@ -63,24 +63,18 @@ class ByteSource {
     return out;
   }
 
-  /** Up to n bytes as they come (zero-copy slices of the input chunks). */
-  async *stream(n: number): AsyncGenerator<Buffer> {
-    let left = n;
-    while (left > 0) {
-      if (!(await this.fill(1))) throw new Error('unexpected end of tar archive');
-      const c = this.chunks[0]!;
-      const take = Math.min(c.length, left);
-      const out = c.subarray(0, take);
-      this.consume(take);
-      left -= take;
-      yield out;
-    }
+  /** The next up to `n` (> 0) bytes as they come: a zero-copy slice of an input chunk. */
+  async next(n: number): Promise<Buffer> {
+    if (this.buffered === 0 && !(await this.fill(1))) throw new Error('unexpected end of tar archive');
+    const c = this.chunks[0]!;
+    const take = Math.min(c.length, n);
+    const out = c.subarray(0, take);
+    this.consume(take);
+    return out;
   }
 
   async skip(n: number): Promise<void> {
-    for await (const _ of this.stream(n)) {
-      // discard
-    }
+    while (n > 0) n -= (await this.next(n)).length;
   }
 
   private consume(n: number): void {
@@ -150,11 +144,9 @@ export async function* readTar(
     let detached = false;
     const body = async function* (): AsyncGenerator<Buffer> {
       while (remaining > 0 && !detached) {
-        for await (const chunk of src.stream(Math.min(remaining, 1 << 20))) {
-          remaining -= chunk.length;
-          yield chunk;
-          if (detached) return;
-        }
+        const chunk = await src.next(remaining);
+        remaining -= chunk.length;
+        yield chunk;
       }
     };
     yield { header, body };
@@ -183,6 +175,7 @@ export function memberToSpec(m: TarMember): TarEntrySpec {
   if (h.type === 'file') {
     spec.size = h.size;
     spec.open = () => Readable.from(m.body(), { objectMode: false });
+    attachChunks(spec, () => m.body());
   }
   if (h.type === 'symlink' || h.type === 'hardlink') spec.linkname = h.linkname;
   if (h.type === 'char' || h.type === 'block') {

@@ -1,8 +1,8 @@
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { openFileSync } from '../fsutil/readstream.js';
+import { openFileSync, readFileChunks } from '../fsutil/readstream.js';
 import { readXattrs } from '../fsutil/xattr.js';
-import type { EntryType, TarEntrySpec } from './entry.js';
+import { attachChunks, type EntryType, type TarEntrySpec } from './entry.js';
 
 export interface WalkOptions {
   /** Read xattrs (default true). */
@@ -49,6 +49,7 @@ export function statToSpec(
     spec.size = st.size;
     const size = st.size;
     spec.open = () => openFileSync(hostPath, size);
+    attachChunks(spec, () => readFileChunks(hostPath, size));
   } else if (type === 'symlink') {
     spec.linkname = readlinkSync(hostPath);
   } else if (type === 'char' || type === 'block') {

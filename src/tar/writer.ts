@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { TarEntrySpec } from './entry.js';
+import { entryContent, type TarEntrySpec } from './entry.js';
 import { BLOCK, encodeHeader, padding } from './header.js';
 
 export interface TarWriteOptions {
@@ -52,16 +52,16 @@ export async function* tarChunks(
     });
     if (!isFile || size === 0) {
       // Still open+close an empty file so a producer's handle is released; content must be empty.
-      if (isFile && e.open) {
-        for await (const chunk of e.open()) {
+      if (isFile && (e.open || e.chunks)) {
+        for await (const chunk of entryContent(e)) {
           if ((chunk as Buffer).length > 0) throw new TarSizeError(e.path, 0, (chunk as Buffer).length);
         }
       }
       continue;
     }
-    if (!e.open) throw new Error(`${e.path}: file entry without content`);
+    if (!e.open && !e.chunks) throw new Error(`${e.path}: file entry without content`);
     let written = 0;
-    for await (const chunk of e.open()) {
+    for await (const chunk of entryContent(e)) {
       const buf = chunk as Buffer;
       written += buf.length;
       if (written > size) throw new TarSizeError(e.path, size, written);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -67,12 +67,19 @@ const SETUP_FAILED = 125;
 const SETUP_SCRIPT = `
 fail() { printf 'rootc-sandbox: %s\\n' "$*" >&3; exit ${SETUP_FAILED}; }
 fstab=$1 hn=$2 net=$3 ip_bin=$4 root=$5 wd=$6 uid=$7 gid=$8 unshare_bin=$9 env_bin=\${10} setpriv_bin=\${11}
-groups=\${12} caps=\${13} nenv=\${14}
-shift 14
+groups=\${12} caps=\${13} newroot=\${14} pivot_bin=\${15} nenv=\${16}
+shift 16
 if [ "$net" = none ] && [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>&3 || fail "cannot bring lo up"; fi
 # /proc/sys is not writable by a user namespace's root: then sethostname(2) through hostname(1).
 { printf '%s' "$hn" > /proc/sys/kernel/hostname; } 2>/dev/null || hostname "$hn" 2>&3 || fail "cannot set the hostname"
 mount -a -T "$fstab" 2>&3 || fail "cannot mount the sandbox filesystems"
+if [ -n "$newroot" ]; then
+  # The namespace's root becomes a skeleton (the host's /usr & co read-only, the rootfs at /rootfs), and the
+  # host root is detached: a RUN that gets out of its chroot finds nothing of the host to write to.
+  cd "$newroot" && "$pivot_bin" . .old 2>&3 || fail "cannot pivot_root"
+  umount -l /.old 2>&3 || fail "cannot detach the host root"
+  cd / && root=/rootfs
+fi
 nargv=$(($# - nenv))
 set -- "$@" "$env_bin" -i --
 i=0; while [ $i -lt "$nenv" ]; do set -- "$@" "$1"; shift; i=$((i + 1)); done
@@ -91,12 +98,38 @@ exec "$@"
 /**
  * Capabilities a RUN keeps: Docker's default set (0xa80425fb). No CAP_SYS_ADMIN (mount, remount the rootfs
  * with dev, pivot), CAP_NET_ADMIN (the host network is shared by default), CAP_SYS_MODULE, CAP_SYS_RAWIO…
- * CAP_SYS_CHROOT stays, as in Docker, and because `unshare --root` needs it after setpriv: with chroot
- * isolation (buildah's "chroot" isolation does the same) a root RUN could leave the chroot through it;
- * pivot_root would need a helper binary that stays reachable inside the rootfs.
+ * CAP_SYS_CHROOT stays, as in Docker, and because `unshare --root` needs it after setpriv; a root RUN
+ * could leave its chroot with it, but only into the pivoted skeleton root (read-only host /usr, no host /).
  */
 const BOUNDING_SET =
   '-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap';
+
+/** Host directories the setup and the exec chain need after pivot_root (mirrored read-only, or as symlinks). */
+const HOST_SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/**
+ * The step's mount namespace root after pivot_root: `/usr` and the other system directories of the host
+ * (bound read-only; merged-/usr symlinks copied as symlinks), `/rootfs` for the image, `/.old` for the
+ * host root until it is detached.
+ */
+async function makeRootSkeleton(dir: string): Promise<{ dir: string; binds: string[][] }> {
+  await mkdir(dir, { mode: 0o755 });
+  await mkdir(path.join(dir, '.old'));
+  await mkdir(path.join(dir, 'rootfs'));
+  // umount(8) reads /proc/self/mountinfo: until the host root is detached, /proc is the host's.
+  await symlink('.old/proc', path.join(dir, 'proc'));
+  const binds: string[][] = [];
+  for (const name of HOST_SYSTEM_DIRS) {
+    const host = `/${name}`;
+    const st = await lstat(host).catch(() => undefined);
+    if (st?.isSymbolicLink()) await symlink(await readlink(host), path.join(dir, name));
+    else if (st?.isDirectory()) {
+      await mkdir(path.join(dir, name));
+      binds.push([host, path.join(dir, name), 'none', 'bind,ro']);
+    }
+  }
+  return { dir, binds };
+}
 
 const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
@@ -172,28 +205,35 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
     const devSkel = path.join(scratch, 'dev');
     const rootAbs = path.resolve(opts.rootfs);
     await makeDevSkeleton(devSkel);
+    const pivotBin = findHostTool('pivot_root');
+    const newRoot = pivotBin ? await makeRootSkeleton(path.join(scratch, 'newroot')) : undefined;
+    // Where a path of the rootfs is mounted on: inside the new root when there is one.
+    const at = (hostPath: string) =>
+      newRoot ? path.join(newRoot.dir, 'rootfs', path.relative(rootAbs, hostPath)) : hostPath;
 
     // In a user namespace sysfs can only be mounted with a network namespace of our own: bind it instead.
     const sysLine =
       inUserNamespace() && network !== 'none'
-        ? ['/sys', sysDir, 'none', 'rbind,ro']
-        : ['sysfs', sysDir, 'sysfs', 'ro,nosuid,nodev,noexec'];
+        ? ['/sys', at(sysDir), 'none', 'rbind,ro']
+        : ['sysfs', at(sysDir), 'sysfs', 'ro,nosuid,nodev,noexec'];
     const fstab = [
+      ...(newRoot ? [[newRoot.dir, newRoot.dir, 'none', 'bind']] : []),
       // The rootfs itself nodev: a RUN may mknod (the node goes into the layer) but never open a host device.
-      [rootAbs, rootAbs, 'none', 'bind,nodev'],
-      ['proc', procDir, 'proc', 'nosuid,nodev,noexec'],
+      [rootAbs, at(rootAbs), 'none', 'bind,nodev'],
+      ['proc', at(procDir), 'proc', 'nosuid,nodev,noexec'],
       sysLine,
-      [devSkel, devDir, 'none', 'bind,nosuid'],
-      ...DEV_NODES.map((d) => [`/dev/${d}`, path.join(devDir, d), 'none', 'bind']),
+      [devSkel, at(devDir), 'none', 'bind,nosuid'],
+      ...DEV_NODES.map((d) => [`/dev/${d}`, at(path.join(devDir, d)), 'none', 'bind']),
       [
         'devpts',
-        path.join(devDir, 'pts'),
+        at(path.join(devDir, 'pts')),
         'devpts',
         'newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec,nofail',
       ],
-      ['shm', path.join(devDir, 'shm'), 'tmpfs', 'nosuid,nodev,noexec,mode=1777,size=65536k'],
-      ...(resolvTarget ? [[resolvSrc, resolvTarget, 'none', 'bind,ro']] : []),
-      ...(hostsTarget ? [[hostsSrc, hostsTarget, 'none', 'bind,ro']] : []),
+      ['shm', at(path.join(devDir, 'shm')), 'tmpfs', 'nosuid,nodev,noexec,mode=1777,size=65536k'],
+      ...(resolvTarget ? [[resolvSrc, at(resolvTarget), 'none', 'bind,ro']] : []),
+      ...(hostsTarget ? [[hostsSrc, at(hostsTarget), 'none', 'bind,ro']] : []),
+      ...(newRoot?.binds ?? []),
     ];
     const fstabPath = path.join(scratch, 'fstab');
     await writeFile(fstabPath, fstab.map((f) => `${f.map(fstabField).join(' ')} 0 0\n`).join(''));
@@ -223,6 +263,8 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
       setprivBin ?? '',
       (opts.user?.groups ?? []).join(','),
       BOUNDING_SET,
+      newRoot?.dir ?? '',
+      pivotBin ?? '',
       String(env.length),
       ...env,
       ...opts.argv,

@@ -68,3 +68,19 @@ export async function processesIn(rootfs: string): Promise<number[]> {
   }
   return pids;
 }
+
+/** Pids of processes whose environment has exactly `entry` (a `K=V` marker given to the step). */
+export async function processesWithEnv(entry: string): Promise<number[]> {
+  const { readdir, readFile: read } = await import('node:fs/promises');
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      const env = (await read(`/proc/${name}/environ`)).toString('utf8').split('\0');
+      if (env.includes(entry)) pids.push(Number(name));
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  return pids;
+}

@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiagnosticError } from '../../src/diagnostics/diagnostic.js';
 import { runStep } from '../../src/sandbox/run.js';
 import { resolveUser } from '../../src/sandbox/users.js';
-import { BUSYBOX, CAN_RUN, makeBusyboxRootfs, mountsUnder, processesIn, tempDir } from './helpers.js';
+import {
+  BUSYBOX,
+  CAN_RUN,
+  makeBusyboxRootfs,
+  mountsUnder,
+  processesIn,
+  processesWithEnv,
+  tempDir,
+} from './helpers.js';
 
 async function exists(p: string): Promise<boolean> {
   return lstat(p).then(
@@ -197,13 +205,47 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
   });
 
   it('leaves no mount, process or placeholder behind', async () => {
-    const r = await sh(rootfs, 'cat /etc/resolv.conf > /dev/null; sleep 60 & echo started');
+    const mark = `ROOTC_TEST_MARK=${process.pid}-leftover`;
+    const r = await sh(rootfs, 'cat /etc/resolv.conf > /dev/null; sleep 60 & echo started', { env: [mark] });
     expect(r.exitCode).toBe(0);
     expect(await mountsUnder(rootfs)).toEqual([]);
+    expect(await processesWithEnv(mark)).toEqual([]);
     expect(await processesIn(rootfs)).toEqual([]);
     for (const p of ['proc', 'sys', 'dev', 'etc/resolv.conf', 'etc/hosts']) {
       expect(await exists(path.join(rootfs, p)), p).toBe(false);
     }
+  });
+
+  it('pivots the step onto a skeleton root: out of its chroot, a RUN finds no host files', async () => {
+    const mark = `ROOTC_TEST_MARK=${process.pid}-pivot`;
+    const p = sh(rootfs, 'sleep 30', { env: [mark] });
+    let pids: number[] = [];
+    for (let i = 0; i < 100 && pids.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      pids = await processesWithEnv(mark);
+    }
+    expect(pids.length).toBeGreaterThan(0);
+    const nsRoot = execFileSync(
+      'nsenter',
+      ['--mount', '--target', String(pids[0]), '/usr/bin/ls', '-A', '/'],
+      {
+        encoding: 'utf8',
+      },
+    ).split('\n');
+    expect(nsRoot).toContain('rootfs');
+    expect(nsRoot).toContain('usr');
+    for (const hostDir of ['etc', 'home', 'root', 'tmp', 'var', 'work'])
+      expect(nsRoot).not.toContain(hostDir);
+    const old = execFileSync(
+      'nsenter',
+      ['--mount', '--target', String(pids[0]), '/usr/bin/ls', '-A', '/.old'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(old).toBe('');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await p;
   });
 
   it('keeps files the image has and does not write to them', async () => {
@@ -218,16 +260,24 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
   it('stops an aborted step, kills everything in it and cleans up', async () => {
     const ac = new AbortController();
     const started = Date.now();
+    const mark = `ROOTC_TEST_MARK=${process.pid}-abort`;
     const p = runStep({
       rootfs,
       argv: ['/bin/sh', '-c', 'sleep 100 & sleep 100; echo never'],
+      env: [mark],
       signal: ac.signal,
       onOutput: () => {},
     });
-    setTimeout(() => ac.abort(), 300);
+    let running: number[] = [];
+    for (let i = 0; i < 100 && running.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      running = await processesWithEnv(mark);
+    }
+    expect(running.length).toBeGreaterThanOrEqual(3); // sh and two sleeps
+    ac.abort();
     await expect(p).rejects.toThrow(/interrupted/);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(await processesIn(rootfs)).toEqual([]);
+    expect(await processesWithEnv(mark)).toEqual([]);
     expect(await mountsUnder(rootfs)).toEqual([]);
     expect(await exists(path.join(rootfs, 'proc'))).toBe(false);
   });

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import type { EscapeChar, InstructionNode, ParseResult, RootfileAst } from '../syntax/ast.js';
+import type { EscapeChar, ParseResult, RootfileAst } from '../syntax/ast.js';
 import {
   type ArgSource,
   at,
@@ -19,8 +19,8 @@ import {
 } from './context.js';
 import { expandWord } from './expand.js';
 import { lowerFrom } from './from.js';
-import { type FileRef, isStdlibName, resolveInclude } from './include.js';
-import { type Ctx, expandIn, HANDLERS, type StageRef } from './instructions.js';
+import { type FileRef, type IncludeEntry, spliceInclude } from './include.js';
+import { type Ctx, HANDLERS, type StageRef } from './instructions.js';
 import { type Base, type IR, IR_VERSION, type Platform, type Stage } from './ir.js';
 import { stagesFor } from './stages.js';
 import { closest } from './suggest.js';
@@ -77,7 +77,6 @@ const PROXY_ARGS = [
   'ALL_PROXY',
   'all_proxy',
 ];
-const MAX_INCLUDE_DEPTH = 32;
 
 function platformString(p: Platform): string {
   return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
@@ -128,11 +127,6 @@ interface StageRec extends StageRef {
   state: StageState;
   /** Index range of this stage's diagnostics in the reporter. */
   diagnostics: [number, number];
-}
-
-interface IncludeEntry {
-  path: string;
-  label: string;
 }
 
 export class Lowerer {
@@ -450,7 +444,20 @@ export class Lowerer {
       escape: escapeChar,
       args,
       globals: this.globals,
-      include: (c) => this.include(c, rec),
+      include: (c) =>
+        spliceInclude(
+          {
+            r: this.r,
+            rootFile: this.ast.file,
+            files: this.files,
+            stack: this.includeStack,
+            sources: this.sources,
+            options: this.options,
+            dispatch: (located, args, escapeChar) => this.dispatch(located, rec, args, escapeChar),
+          },
+          c,
+          rec.state,
+        ),
     };
     try {
       handler(ctx);
@@ -458,165 +465,6 @@ export class Lowerer {
       const message = e instanceof Error ? e.message : String(e);
       this.r.error('lower/internal-error', `internal error while lowering ${kw}: ${message}`, at(located));
     }
-  }
-
-  private include(ctx: Ctx, rec: StageRec): void {
-    const located = ctx.located;
-    const n: InstructionNode = located.node;
-    const first = n.args[0];
-    if (!first) {
-      this.r.error(
-        'lower/missing-argument',
-        'INCLUDE requires a fragment name or path',
-        at(located, n.keywordRange),
-      );
-      return;
-    }
-    const target = expandIn(ctx, first.raw, first.range)?.value;
-    if (target === undefined) return;
-    if (target === '') {
-      this.r.error(
-        'lower/bad-argument',
-        'INCLUDE target expands to an empty string',
-        at(located, first.range),
-      );
-      return;
-    }
-    const including = this.files.get(located.file) ?? { label: located.file, path: located.file };
-    const ref = resolveInclude(target, including, this.options.stdlibDir);
-
-    const chainLabels = [this.ast.file, ...this.includeStack.map((e) => e.label)];
-    const rootPath = this.files.get(this.ast.file)!.path;
-    if (ref.path === rootPath || this.includeStack.some((e) => e.path === ref.path)) {
-      this.r.error(
-        'lower/include-cycle',
-        `INCLUDE cycle: ${[...chainLabels, ref.label].join(' → ')}`,
-        at(located, first.range),
-      );
-      return;
-    }
-    if (this.includeStack.length >= MAX_INCLUDE_DEPTH) {
-      this.r.error(
-        'lower/include-depth',
-        `INCLUDEs nested more than ${MAX_INCLUDE_DEPTH} deep`,
-        at(located, first.range),
-      );
-      return;
-    }
-    const text = this.options.readFile(ref.path);
-    if (text === undefined) {
-      if (isStdlibName(target)) {
-        const guess = this.options.stdlibNames ? closest(target, this.options.stdlibNames) : undefined;
-        const list = this.options.stdlibNames?.length
-          ? `; the stdlib has ${this.options.stdlibNames.join(', ')}`
-          : '';
-        this.r.error(
-          'lower/unknown-include',
-          `unknown stdlib fragment "${target}"${guess ? ` (did you mean ${guess}?)` : list}`,
-          at(located, first.range),
-          guess ? { suggestion: guess } : {},
-        );
-      } else {
-        this.r.error(
-          'lower/unknown-include',
-          `cannot read INCLUDE file ${ref.label}`,
-          at(located, first.range),
-        );
-      }
-      return;
-    }
-
-    // KEY=VALUE parameters, expanded in the including scope.
-    const params = new Map<string, string>();
-    const paramArgs = new Map<string, (typeof n.args)[number]>();
-    const pairs =
-      n.pairs ??
-      n.args.slice(1).map((arg) => {
-        const eq = arg.raw.indexOf('=');
-        if (eq <= 0) return { key: arg, value: undefined };
-        const key = { ...arg, value: arg.raw.slice(0, eq), raw: arg.raw.slice(0, eq) };
-        const value = { ...arg, value: arg.raw.slice(eq + 1), raw: arg.raw.slice(eq + 1) };
-        return { key, value };
-      });
-    for (const p of pairs) {
-      const key = p.key.value;
-      const whole = p.value ? { start: p.key.range.start, end: p.value.range.end } : p.key.range;
-      if (!p.value) {
-        this.r.error(
-          'lower/bad-argument',
-          `INCLUDE parameters are KEY=VALUE, not "${p.key.raw}"`,
-          at(located, whole),
-        );
-        continue;
-      }
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-        this.r.error('lower/bad-argument', `invalid parameter name "${p.key.raw}"`, at(located, p.key.range));
-        continue;
-      }
-      const value = expandIn(ctx, p.value.raw, p.value.range)?.value;
-      if (value === undefined) continue;
-      if (paramArgs.has(key)) {
-        this.r.error('lower/bad-argument', `parameter ${key} is given twice`, at(located, whole));
-        continue;
-      }
-      params.set(key, value);
-      paramArgs.set(key, { ...p.key, range: whole });
-    }
-
-    this.sources.set(ref.label, text);
-    this.files.set(ref.label, ref);
-    const parsed = this.options.parse(text, ref.label);
-    const frame: IncludeFrame = { file: located.file, range: n.range, target };
-    const chain = [...located.chain, frame];
-    for (const d of parsed.diagnostics) {
-      this.r.report(d.severity, d.code, d.message, d.location ? { ...d.location, chain } : undefined, {
-        ...(d.suggestion !== undefined ? { suggestion: d.suggestion } : {}),
-        ...(d.notes ? { notes: d.notes } : {}),
-      });
-    }
-
-    const state = rec.state;
-    const envBefore = new Map(state.env);
-    const configBefore = new Map(state.configEnv);
-    const argKeysBefore = new Set(state.argKeys);
-    const source: ArgSource = { values: params, consumed: new Set(), declared: new Map() };
-    this.includeStack.push({ path: ref.path, label: ref.label });
-    try {
-      for (const node of parsed.ast.instructions) {
-        const inner: Located = { node, file: ref.label, chain };
-        if (node.keyword.toUpperCase() === 'FROM') {
-          this.r.error(
-            'lower/bad-include',
-            'an INCLUDE fragment cannot contain FROM',
-            at(inner, node.keywordRange),
-          );
-          continue;
-        }
-        this.dispatch(inner, rec, source, parsed.ast.escape);
-      }
-    } finally {
-      this.includeStack.pop();
-    }
-
-    for (const [key, arg] of paramArgs) {
-      if (source.declared!.has(key)) continue;
-      const declared = [...source.declared!.keys()];
-      const guess = closest(key, declared);
-      this.r.error(
-        'lower/include-unknown-parameter',
-        `INCLUDE ${target}: no parameter ${key}${guess ? ` (did you mean ${guess}?)` : declared.length > 0 ? `; its parameters: ${declared.join(', ')}` : ' (it declares no ARG)'}`,
-        at(located, arg.range),
-        guess ? { suggestion: guess } : {},
-      );
-    }
-    // The fragment's ARGs end with it; what its ENVs set stays (it is image config).
-    for (const key of source.declared!.keys()) {
-      if (state.configEnv.get(key) !== configBefore.get(key)) continue;
-      if (envBefore.has(key)) state.env.set(key, envBefore.get(key)!);
-      else state.env.delete(key);
-    }
-    state.argKeys.clear();
-    for (const k of argKeysBefore) state.argKeys.add(k);
   }
 
   private warnUnusedBuildArgs(): void {

@@ -47,6 +47,8 @@ export interface CompileFileOptions {
   buildArgs?: Record<string, string>;
   target?: string;
   baseConfig?: CompileOptions['baseConfig'];
+  /** The parser (default rootc's); the language server passes one that reuses its last parse. */
+  parse?: CompileOptions['parse'];
 }
 
 /**
@@ -62,5 +64,6 @@ export function compileText(name: string, text: string, opts: CompileFileOptions
     stdlibNames: stdlibNames(),
     platform: hostPlatform(),
     ...(opts.baseConfig ? { baseConfig: opts.baseConfig } : {}),
+    ...(opts.parse ? { parse: opts.parse } : {}),
   });
 }

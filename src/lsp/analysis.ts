@@ -1,12 +1,14 @@
 /**
- * One open document, analysed once per version: the text, its line index, and what `rootc check`
- * computes for it (the same `compileText`: parse + lower, INCLUDEs read relative to the file). Every
- * language feature reads this snapshot, so a request never re-parses unless the text changed.
+ * One open document, analysed once per version: the text, its line index, its parse, and (on first
+ * use) what `rootc check` computes for it (the same `compileText`: parse + lower, INCLUDEs read
+ * relative to the file, the parse above reused). Every language feature reads this snapshot, so a
+ * request never re-parses unless the text changed, and completion never waits for lowering.
  */
 import { fileURLToPath } from 'node:url';
 import { compileText } from '../cli/compile.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import type { Arg, InstructionNode, RootfileAst } from '../syntax/ast.js';
+import type { Arg, InstructionNode, ParseResult, RootfileAst } from '../syntax/ast.js';
+import { parseRootfile } from '../syntax/index.js';
 
 export interface Position {
   line: number;
@@ -66,8 +68,8 @@ export interface Analysis {
   text: string;
   lines: LineIndex;
   ast: RootfileAst;
-  /** Exactly what `rootc check` reports for this text. */
-  diagnostics: Diagnostic[];
+  /** Exactly what `rootc check` reports for this text (computed on first use). */
+  readonly diagnostics: Diagnostic[];
   /** Instructions before the first FROM (global ARGs). */
   globals: InstructionNode[];
   stages: StageInfo[];
@@ -79,8 +81,12 @@ export function fileOfUri(uri: string): string {
 
 export function analyze(uri: string, version: number, text: string): Analysis {
   const file = fileOfUri(uri);
-  const result = compileText(file, text);
-  const ast = result.parse.ast;
+  const parsed = parseRootfile(text, file);
+  const ast = parsed.ast;
+  // Lowering's parser: this parse for this file, rootc's parser for INCLUDEd fragments.
+  const parse = (t: string, f: string): ParseResult =>
+    f === file && t === text ? parsed : parseRootfile(t, f);
+  let diagnostics: Diagnostic[] | undefined;
   const globals: InstructionNode[] = [];
   const stages: StageInfo[] = [];
   for (const ins of ast.instructions) {
@@ -105,7 +111,10 @@ export function analyze(uri: string, version: number, text: string): Analysis {
     text,
     lines: new LineIndex(text),
     ast,
-    diagnostics: result.diagnostics,
+    get diagnostics() {
+      diagnostics ??= compileText(file, text, { parse }).diagnostics;
+      return diagnostics;
+    },
     globals,
     stages,
   };

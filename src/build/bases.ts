@@ -8,6 +8,7 @@ import { aciSource } from '../sources/aci.js';
 import { debootstrapSource } from '../sources/debootstrap.js';
 import { dockerArchiveSource } from '../sources/docker-archive.js';
 import { ociSource } from '../sources/oci.js';
+import { pullSource } from '../sources/registry.js';
 import type { ResolvedSource, SourceContext } from '../sources/source.js';
 import { stage3Source } from '../sources/stage3.js';
 import { tarballSource } from '../sources/tarball.js';
@@ -19,6 +20,7 @@ type BaseResolver<K extends BaseKind> = (
 ) => Promise<ResolvedSource>;
 
 const resolvers: { [K in BaseKind]?: BaseResolver<K> } = {
+  image: (base, ctx) => pullSource(base.ref, ctx.platform ?? { os: 'linux', architecture: 'amd64' }, ctx),
   tarball: (base, ctx) =>
     tarballSource.resolve(
       {

@@ -11,6 +11,8 @@ import { canonicalJson } from '../image/canonical.js';
 import { configDigest, type Image } from '../image/image.js';
 import type { LayerCompression } from '../image/layer.js';
 import type { IR } from '../lower/ir.js';
+import type { ClientOptions } from '../registry/client.js';
+import { parseRegistryRef } from '../registry/reference.js';
 import { outputPreflight, outputWriters } from '../writers/index.js';
 import { BuildInterpreter, type InterpretResult } from './interpreter.js';
 import type { OutputSpec } from './outputs.js';
@@ -30,6 +32,8 @@ export interface BuildImageOptions {
   compression?: LayerCompression;
   /** See InterpretOptions.dryRunOnly. */
   dryRunOnly?: boolean;
+  /** Registry access for FROM <image> and type=registry outputs. */
+  registry?: ClientOptions;
 }
 
 export interface BuildImageResult {
@@ -61,6 +65,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.compression ? { compression: opts.compression } : {}),
     ...(opts.dryRunOnly ? { dryRunOnly: true } : {}),
+    ...(opts.registry ? { registry: opts.registry } : {}),
   });
   const result = await interpreter.run();
   try {
@@ -87,6 +92,8 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
         spec: output,
         epoch: opts.epoch,
         withTree: (use) => result.withTree(result.target, use),
+        ...(opts.registry ? { registry: opts.registry } : {}),
+        onPushBlob: (e) => opts.progress.emit({ type: 'push-blob', ...e }),
       });
       if (dest) recordOutput(opts.cacheDir, dest, outputKey);
       opts.progress.emit({
@@ -96,6 +103,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
         durationMs: Date.now() - t0,
       });
     }
+    for (const tag of opts.tags) saveTaggedImage(opts.cacheDir, tag, result.target.image);
   } finally {
     await result.close();
   }
@@ -161,4 +169,28 @@ function recordOutput(cacheDir: string, dest: string, key: string): void {
   if (!id) return;
   mkdirSync(path.join(cacheDir, 'outputs'), { recursive: true });
   atomicWrite(outputRecordFile(cacheDir, dest), JSON.stringify({ key, file: id, dest }));
+}
+
+/** Built images by tag, so `rootc push TAG` can push what `rootc build -t TAG` made (blobs are in the cache). */
+function taggedImageFile(cacheDir: string, tag: string): string {
+  let key = tag;
+  try {
+    key = parseRegistryRef(tag).full;
+  } catch {
+    // Not a registry name: keep it as given.
+  }
+  return path.join(cacheDir, 'images', `${createHash('sha256').update(key).digest('hex')}.json`);
+}
+
+function saveTaggedImage(cacheDir: string, tag: string, image: Image): void {
+  mkdirSync(path.join(cacheDir, 'images'), { recursive: true });
+  atomicWrite(taggedImageFile(cacheDir, tag), JSON.stringify({ tag, image }));
+}
+
+export function loadTaggedImage(cacheDir: string, tag: string): Image | undefined {
+  try {
+    return (JSON.parse(readFileSync(taggedImageFile(cacheDir, tag), 'utf8')) as { image: Image }).image;
+  } catch {
+    return undefined;
+  }
 }

@@ -21,6 +21,7 @@ import { appendHistory, appendLayer, emptyImage, type Image, withImageFields } f
 import { type LayerCompression, storeLayer } from '../image/layer.js';
 import { baseCacheKey, canonicalStepJson, stepCacheKey } from '../lower/canonical.js';
 import type { Base, IR, Location, Stage, Step } from '../lower/ir.js';
+import type { ClientOptions } from '../registry/client.js';
 import { detectDriver, openDriver } from '../snapshot/detect.js';
 import type { ActiveSnapshot, SnapshotDriver } from '../snapshot/types.js';
 import { materializeImage } from '../sources/source.js';
@@ -47,6 +48,8 @@ export interface InterpretOptions {
    * throws NeedsExecution. Lets the CLI finish a fully cached build without entering a namespace.
    */
   dryRunOnly?: boolean;
+  /** Registry access for FROM <image> (extra CAs, insecure hosts). */
+  registry?: ClientOptions;
 }
 
 /** Thrown in dryRunOnly mode when the build needs mounts or processes (a cache miss, a tree for an output). */
@@ -175,6 +178,8 @@ export class BuildInterpreter {
           compression: this.opts.compression ?? 'none',
           warn: (d) => this.warn(d),
           digestFile: (file) => this.context.digests.digest(file),
+          platform: this.opts.ir.platform,
+          ...(this.opts.registry ? { registry: this.opts.registry } : {}),
         });
         return { image: resolved.image, key: baseCacheKey(base, [resolved.digest]) };
       }

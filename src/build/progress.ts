@@ -37,6 +37,7 @@ export type ProgressEvent =
       /** The file was already there, written by rootc with exactly this content, and untouched since. */
       upToDate?: boolean;
     }
+  | { type: 'push-blob'; digest: string; size: number; action: 'exists' | 'mounted' | 'uploaded' }
   | { type: 'build-done'; durationMs: number; image?: string };
 
 export type ProgressMode = 'auto' | 'plain' | 'tty' | 'json' | 'quiet';
@@ -104,6 +105,11 @@ class TextReporter implements ProgressReporter {
       case 'output':
         this.line(
           `=> ${e.output} → ${e.dest}${e.upToDate ? ' (up to date)' : ''}${e.digest ? ` (${e.digest.slice(0, 19)})` : ''} ${(e.durationMs / 1000).toFixed(1)}s`,
+        );
+        return;
+      case 'push-blob':
+        this.line(
+          `=> push ${e.digest.slice(0, 19)} ${e.action}${e.action === 'uploaded' ? ` (${formatBytes(e.size)})` : ''}`,
         );
         return;
       case 'build-done':

@@ -143,10 +143,10 @@ export class BuildCache {
   }
 }
 
-export function atomicWrite(file: string, data: string | Buffer): void {
+export function atomicWrite(file: string, data: string | Buffer, mode = 0o644): void {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    writeFileSync(tmp, data);
+    writeFileSync(tmp, data, { mode });
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });

@@ -1,5 +1,6 @@
 import type { Diagnostic, SourceLocation } from '../diagnostics/diagnostic.js';
 import type { BlobStore } from '../image/blobstore.js';
+import type { ClientOptions } from '../registry/client.js';
 import type { Image } from '../image/image.js';
 import { type LayerCompression, openLayerTar } from '../image/layer.js';
 import { type ExtractOptions, type ExtractReport, extractTar } from '../tar/extract.js';
@@ -22,6 +23,10 @@ export interface SourceContext {
    * builds, so an unchanged 200 MB base tarball is not read again on every rebuild.
    */
   digestFile?: (file: string) => Promise<string>;
+  /** Registry access (extra CAs, insecure hosts) for sources that pull. */
+  registry?: ClientOptions;
+  /** The platform the build targets (images with several pick this one). */
+  platform?: { os: string; architecture: string; variant?: string };
 }
 
 export interface ResolvedSource {

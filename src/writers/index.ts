@@ -6,10 +6,14 @@ import type { OutputSpec, OutputType } from '../build/outputs.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import type { BlobStore } from '../image/blobstore.js';
 import type { Image } from '../image/image.js';
+import type { ClientOptions } from '../registry/client.js';
+import type { PushEvent } from '../registry/push.js';
+import { parseRegistryRef } from '../registry/reference.js';
 import type { Compression } from '../tar/compress.js';
 import { aciName, parseAciCompression, writeAci } from './aci.js';
 import { normalizeTag, writeDockerArchive } from './docker.js';
 import { ociImage, parseLayerCompression, parseLevel, writeOciArchive, writeOciLayout } from './oci.js';
+import { pushTo } from './registry.js';
 import { writeRootfsFromLayers } from './rootfs-layers.js';
 
 export interface OutputContext {
@@ -24,6 +28,10 @@ export interface OutputContext {
   epoch: number;
   /** Runs `use` on a directory holding the image's final tree (materialized on demand). */
   withTree<T>(use: (dir: string) => Promise<T>): Promise<T>;
+  /** Registry access for `type=registry` (extra CAs, insecure hosts). */
+  registry?: ClientOptions;
+  /** Progress of a push, blob by blob. */
+  onPushBlob?: (e: PushEvent) => void;
 }
 
 export type OutputWriter = (ctx: OutputContext) => Promise<void>;
@@ -39,6 +47,15 @@ export const outputPreflight: Partial<Record<OutputType, (spec: OutputSpec, tags
   },
   oci: (spec, tags) => ociPreflight(spec, tags),
   'oci-archive': (spec, tags) => ociPreflight(spec, tags),
+  registry: (spec) => {
+    try {
+      parseRegistryRef(spec.attrs.name ?? '');
+    } catch (err) {
+      throw new DiagnosticError(
+        error('writers/registry-name', `--output type=registry: ${(err as Error).message}`),
+      );
+    }
+  },
   aci: (spec, tags) => {
     parseAciCompression(spec.attrs.compression);
     parseLevel(spec.attrs['compression-level']);
@@ -78,6 +95,13 @@ export const outputWriters: Partial<Record<OutputType, OutputWriter>> = {
   },
   'oci-archive': async (ctx) => {
     await writeOciArchive(ctx.store, await ociFor(ctx), ctx.dest!, namesOf(ctx));
+  },
+  registry: async (ctx) => {
+    await pushTo(ctx.store, ctx.image, ctx.spec.attrs.name!, {
+      epoch: ctx.epoch,
+      ...(ctx.registry ? { registry: ctx.registry } : {}),
+      ...(ctx.onPushBlob ? { onBlob: ctx.onPushBlob } : {}),
+    });
   },
   aci: async (ctx) => {
     await writeAci(ctx.store, ctx.image, ctx.dest!, {

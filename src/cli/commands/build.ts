@@ -7,6 +7,7 @@ import { NeedsExecution } from '../../build/interpreter.js';
 import { type OutputSpec, parseOutputSpec } from '../../build/outputs.js';
 import { BufferedReporter, createReporter, type ProgressMode } from '../../build/progress.js';
 import { defaultCacheDir } from '../../cache/store.js';
+import type { ClientOptions } from '../../registry/client.js';
 import { type Diagnostic, DiagnosticError, hasErrors } from '../../diagnostics/diagnostic.js';
 import { inBuildNamespace, reexecInBuildNamespace } from '../../sandbox/namespace.js';
 import { printDiagnostics, UsageError } from '../output.js';
@@ -21,6 +22,9 @@ interface BuildFlags {
   cache: boolean;
   progress: ProgressMode;
   cacheDir?: string;
+  push?: boolean;
+  registryCa: string[];
+  insecureRegistry: string[];
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -47,6 +51,9 @@ export function registerBuild(program: Command): void {
         .default('auto'),
     )
     .option('--cache-dir <dir>', 'cache directory (default: $XDG_CACHE_HOME/rootc)')
+    .option('--push', 'push the image to the registry named by each -t (type=registry outputs)')
+    .option('--registry-ca <file>', 'trust this PEM CA for registries too (repeatable)', collect, [])
+    .option('--insecure-registry <host>', 'allow plain HTTP to this registry (loopback ones are allowed)', collect, [])
     .action(async (contextArg: string, flags: BuildFlags) => {
       const contextDir = path.resolve(contextArg);
       const rootfile = findRootfile(contextDir, flags.file);
@@ -55,6 +62,10 @@ export function registerBuild(program: Command): void {
         outputs = flags.output.map(parseOutputSpec);
       } catch (e) {
         throw new UsageError((e as Error).message);
+      }
+      if (flags.push) {
+        if (flags.tag.length === 0) throw new UsageError('--push needs at least one -t name:tag');
+        for (const tag of flags.tag) outputs.push(parseOutputSpec(`type=registry,name=${tag}`));
       }
       const compiled = compileFile(rootfile, {
         buildArgs: flags.buildArg,
@@ -82,6 +93,7 @@ export function registerBuild(program: Command): void {
         tags: flags.tag,
         outputs,
         epoch: sourceDateEpoch(),
+        registry: registryOptions(flags),
       };
       if (!inBuildNamespace()) {
         // A build the cache fully covers needs no mounts and no processes: finish it here. Anything else
@@ -148,4 +160,9 @@ function findRootfile(contextDir: string, explicit?: string): string {
     if (existsSync(p)) return p;
   }
   throw new UsageError(`no Rootfile or Dockerfile in ${contextDir} (use -f to name one)`);
+}
+
+/** --registry-ca and --insecure-registry, shared by build, push and login. */
+export function registryOptions(flags: { registryCa?: string[]; insecureRegistry?: string[] }): ClientOptions {
+  return { caFiles: (flags.registryCa ?? []).map((f) => path.resolve(f)), insecureRegistries: flags.insecureRegistry ?? [] };
 }

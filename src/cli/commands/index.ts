@@ -5,6 +5,7 @@ import { registerFmt } from './fmt.js';
 import { registerIr } from './ir.js';
 import { registerLsp } from './lsp.js';
 import { registerParse } from './parse.js';
+import { registerPush } from './push.js';
 
 /** A subcommand registers itself on the program. Add new commands to this list. */
 export type RegisterCommand = (program: Command) => void;
@@ -16,4 +17,5 @@ export const commands: RegisterCommand[] = [
   registerIr,
   registerFmt,
   registerLsp,
+  registerPush,
 ];

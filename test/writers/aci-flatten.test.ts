@@ -4,6 +4,8 @@
  * nodes and xattrs; and the same tree as unpacking the layers one by one on disk (materializeImage).
  */
 import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BlobStore } from '../../src/image/blobstore.js';
@@ -11,8 +13,11 @@ import { flattenLayers } from '../../src/image/flatten.js';
 import { appendLayer, emptyImage, type Image } from '../../src/image/image.js';
 import { storeLayer } from '../../src/image/layer.js';
 import { materializeImage } from '../../src/sources/source.js';
+import { decompressStream } from '../../src/tar/compress.js';
 import type { TarEntrySpec } from '../../src/tar/entry.js';
+import { readTar } from '../../src/tar/reader.js';
 import { walkTree } from '../../src/tar/tree.js';
+import { writeRootfsFromLayers } from '../../src/writers/rootfs-layers.js';
 import { tempDir } from '../support/index.js';
 
 const base = { uid: 0, gid: 0, mtime: 1000 };
@@ -176,6 +181,29 @@ describe('flattenLayers', () => {
     const seen = await collect(flattenLayers(store, img, { onWarning: (w) => warnings.push(w) }));
     expect([...seen.keys()].sort()).toEqual(['a', 'c']);
     expect(warnings).toEqual(['b: hardlink to nowhere, which no layer below has; entry dropped']);
+  });
+
+  it('writes the rootfs output from the layers, compressed as asked and reproducibly', async () => {
+    const store = new BlobStore(await tempDir('flatten-store'));
+    const img = await imageOf(store, [
+      [dir('dev'), { path: 'dev/null', type: 'char', mode: 0o666, ...base, devmajor: 1, devminor: 3 }],
+      [file('etc-file', 'x', 0o600)],
+    ]);
+    const out = await tempDir('flatten-rootfs');
+    for (const compression of ['none', 'gzip', 'xz'] as const) {
+      const a = path.join(out, `a-${compression}.tar`);
+      const b = path.join(out, `b-${compression}.tar`);
+      await writeRootfsFromLayers(store, img, a, { compression, clampMtime: 500 });
+      await writeRootfsFromLayers(store, img, b, { compression, clampMtime: 500 });
+      expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+      const { compression: detected, stream } = await decompressStream(createReadStream(a));
+      expect(detected).toBe(compression);
+      const names: string[] = [];
+      for await (const m of readTar(stream as AsyncIterable<Buffer>)) {
+        names.push(`${m.header.type}:${m.header.name}:${m.header.mtime}`);
+      }
+      expect(names).toEqual(['directory:dev/:500', 'char:dev/null:500', 'file:etc-file:500']);
+    }
   });
 
   it('an opaque root hides every lower layer', async () => {

@@ -4,6 +4,7 @@
  * version with the same code as `rootc check`. Logs go through the connection, never to stdout.
  */
 import {
+  CodeActionKind,
   type Connection,
   createConnection,
   ProposedFeatures,
@@ -12,6 +13,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { type Analysis, AnalysisCache } from './analysis.js';
+import { quickFixes } from './codeactions.js';
 import { complete } from './completion.js';
 import { definition } from './definition.js';
 import { toLspDiagnostics } from './diagnostics.js';
@@ -56,6 +58,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       definitionProvider: true,
       documentSymbolProvider: true,
       documentFormattingProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
     },
     serverInfo: { name: 'rootc', version: process.env.npm_package_version ?? '0.1.0' },
   }));
@@ -85,6 +88,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   );
   connection.onDocumentSymbol((p) => withDoc(p.textDocument.uri, [], documentSymbols));
   connection.onDocumentFormatting((p) => withDoc(p.textDocument.uri, [], formatDocument));
+  connection.onCodeAction((p) =>
+    withDoc(p.textDocument.uri, [], (a) => quickFixes(a, p.context.diagnostics)),
+  );
 
   documents.listen(connection);
   connection.listen();

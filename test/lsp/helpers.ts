@@ -11,6 +11,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 import {
+  type CodeAction,
+  CodeActionRequest,
   type CompletionItem,
   CompletionRequest,
   DefinitionRequest,
@@ -149,6 +151,20 @@ export class LspClient {
       })
       .then((r) => r ?? []);
   }
+  async codeActions(uri: string, diagnostics: LspDiagnostic[]): Promise<CodeAction[]> {
+    const range = diagnostics[0]?.range ?? {
+      start: { line: 0, character: 0 },
+      end: { line: 0, character: 0 },
+    };
+    const r = await this.connection.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri },
+      range,
+      context: { diagnostics },
+    });
+    return (r ?? []).filter(
+      (x): x is CodeAction => 'title' in x && !('command' in x && typeof x.command === 'string'),
+    );
+  }
   symbols(uri: string): Promise<DocumentSymbol[]> {
     return this.connection
       .sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } })
@@ -267,6 +283,16 @@ export async function diagnosticsOf(text: string, name?: string): Promise<string
 export async function formatted(text: string): Promise<string> {
   const uri = await server().open(text);
   return applyEdits(text, await server().format(uri));
+}
+
+/** The text after applying every quick fix the server offers for the text's diagnostics. */
+export async function quickFixed(text: string): Promise<string> {
+  const uri = await server().open(text);
+  const actions = await server().codeActions(uri, await server().diagnosticsFor(uri));
+  return applyEdits(
+    text,
+    actions.flatMap((a) => a.edit?.changes?.[uri] ?? []),
+  );
 }
 
 export function applyEdits(text: string, edits: TextEdit[]): string {

@@ -10,6 +10,7 @@ import {
   expectHover,
   formatted,
   lspServer,
+  quickFixed,
   startServer,
   stopServer,
   withCursor,
@@ -173,6 +174,14 @@ describe('go to definition', () => {
   });
   it('has none for an unknown stage', async () => {
     await expectDefinition('FROM scratch\nCOPY --from=no<|>pe /a /b', null);
+  });
+});
+
+describe('quick fixes', () => {
+  it('applies the "did you mean" suggestions', async () => {
+    expect(await quickFixed('FROM scratch\nCOPPY a /b\nCOPY --chmood=644 a /b\nINCLUDE user NAME=x\n')).toBe(
+      'FROM scratch\nCOPY a /b\nCOPY --chmod=644 a /b\nINCLUDE users NAME=x\n',
+    );
   });
 });
 

@@ -64,7 +64,9 @@ const SETUP_FAILED = 125;
  * they cannot be confused with the command's output or exit status. When the namespace dies, every mount
  * goes with it.
  */
+const STARTED = 'rootc-sandbox-started';
 const SETUP_SCRIPT = `
+printf '${STARTED}\\n' >&3
 fail() { printf 'rootc-sandbox: %s\\n' "$*" >&3; exit ${SETUP_FAILED}; }
 fstab=$1 hn=$2 net=$3 ip_bin=$4 root=$5 wd=$6 uid=$7 gid=$8 unshare_bin=$9 env_bin=\${10} setpriv_bin=\${11}
 groups=\${12} caps=\${13} newroot=\${14} pivot_bin=\${15} nenv=\${16}
@@ -177,6 +179,14 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
     throw new DiagnosticError(error('build/no-rootfs', `RUN: the rootfs ${opts.rootfs} is not a directory`));
   }
   opts.signal?.throwIfAborted();
+  if (process.geteuid?.() !== 0) {
+    throw new DiagnosticError(
+      error(
+        'build/run-needs-namespace',
+        'RUN needs root: run it inside the build namespace (reexecInBuildNamespace), which maps the caller to root',
+      ),
+    );
+  }
   const unshareBin = requireTool('unshare');
   const envBin = requireTool('env');
   const setprivBin = findHostTool('setpriv');
@@ -306,7 +316,11 @@ async function spawnStep(command: string[], opts: RunStepOptions): Promise<RunSt
   };
   const out = lineSplitter((l) => push('stdout', l));
   const err = lineSplitter((l) => push('stderr', l));
-  const setup = lineSplitter((l) => setupErrors.push(l));
+  let started = false;
+  const setup = lineSplitter((l) => {
+    if (l === STARTED) started = true;
+    else setupErrors.push(l);
+  });
   child.stdout!.on('data', out.write);
   child.stderr!.on('data', err.write);
   (child.stdio[3] as NodeJS.ReadableStream).on('data', setup.write);
@@ -328,6 +342,15 @@ async function spawnStep(command: string[], opts: RunStepOptions): Promise<RunSt
 
   if (aborted) {
     throw new DiagnosticError(error('build/run-aborted', 'RUN was interrupted'));
+  }
+  if (!started) {
+    // The namespaces could not be made (no privilege, seccomp…): unshare's own message is on stderr.
+    throw new DiagnosticError(
+      error(
+        'build/sandbox-setup',
+        `cannot start the RUN sandbox: ${tail.slice(-3).join('; ') || `exit ${code}`}`,
+      ),
+    );
   }
   if (setupErrors.length > 0) {
     throw new DiagnosticError(

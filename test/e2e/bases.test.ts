@@ -6,7 +6,7 @@
  * ACI written by rootc — each built on, loaded into dockerd and run.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeStage3Release, STAGE3_NAME, type Stage3Release } from '../sources/stage3-fixture.js';
@@ -199,10 +199,14 @@ describe('existing images as bases: docker-archive, oci, aci', () => {
 
   async function buildOn(from: string, outputs: string[], ref = uniqueRef('on-base')): Promise<string> {
     writeFileSync(path.join(work, 'Rootfile'), `FROM ${from}\nRUN echo added > /added\n`);
-    const r = await runRootc(
-      ['build', work, '-t', ref, '--progress=plain', ...outputs.flatMap((o) => ['-o', o])],
-      env ? { env } : {},
-    );
+    const r = await runRootc([
+      'build',
+      work,
+      '-t',
+      ref,
+      '--progress=plain',
+      ...outputs.flatMap((o) => ['-o', o]),
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     return ref;
   }
@@ -228,8 +232,23 @@ describe('existing images as bases: docker-archive, oci, aci', () => {
     const ref = await buildOn('oci layout:v1', [`type=docker,dest=${work}/on-oci.tar`]);
     await dockerLoad(`${work}/on-oci.tar`);
     const img = await dockerInspect(ref);
-    // skopeo compressed the layers; their diff_ids (what docker lists) are the base's.
+    // skopeo compressed the layers; their diff_ids (what docker lists) are the base's, and the blobs in rootc's
+    // archive are skopeo's gzip blobs, not recompressed.
     expect(img.RootFS.Layers.slice(0, baseLayers.length)).toEqual(baseLayers);
+    const layoutIndex = JSON.parse(readFileSync(`${work}/layout/index.json`, 'utf8')) as {
+      manifests: { digest: string }[];
+    };
+    const blob = (d: string) => readFileSync(`${work}/layout/blobs/sha256/${d.slice(7)}`, 'utf8');
+    const ociLayers = (JSON.parse(blob(layoutIndex.manifests[0]!.digest)) as { layers: { digest: string }[] })
+      .layers;
+    const written = JSON.parse(
+      execFileSync('tar', ['-xOf', `${work}/on-oci.tar`, 'manifest.json']).toString(),
+    ) as {
+      Layers: string[];
+    }[];
+    expect(written[0]!.Layers.slice(0, ociLayers.length)).toEqual(
+      ociLayers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
+    );
     const run = await dockerRun(ref, ['/bin/sh', '-c', CHECK]);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toBe('keep\nadded\nfrom-base /srv\n');

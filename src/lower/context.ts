@@ -11,8 +11,10 @@ export interface IncludeFrame {
   /** The file holding the INCLUDE instruction. */
   file: string;
   range: SourceRange;
-  /** What was included, as written. */
+  /** What was included, as written (or the image or stage whose ONBUILD triggers run). */
   target: string;
+  /** `onbuild`: the FROM that runs a base's ONBUILD triggers, rather than an INCLUDE. */
+  via?: 'include' | 'onbuild';
 }
 
 /** An instruction with its origin. */
@@ -35,7 +37,8 @@ export function at(located: Located, range: SourceRange = located.node.range): A
 
 export class Reporter {
   readonly diagnostics: Diagnostic[] = [];
-  /** Identical reports (an ONBUILD trigger checked in its stage and again where it runs) count once. */
+  /** One report per message and place: an ONBUILD trigger is checked in its stage and again where it
+   * runs, a fragment INCLUDEd twice has the same problem twice; the first one (with its notes) stays. */
   private readonly seen = new Set<string>();
 
   report(
@@ -50,7 +53,10 @@ export class Reporter {
       for (let i = where.chain.length - 1; i >= 0; i--) {
         const f = where.chain[i]!;
         notes.push({
-          message: `included from here (INCLUDE ${f.target})`,
+          message:
+            f.via === 'onbuild'
+              ? `run from here as an ONBUILD trigger of ${f.target}`
+              : `included from here (INCLUDE ${f.target})`,
           location: { file: f.file, range: f.range },
         });
       }
@@ -63,7 +69,7 @@ export class Reporter {
       ...(extra.suggestion !== undefined ? { suggestion: extra.suggestion } : {}),
       ...(notes.length > 0 ? { notes } : {}),
     };
-    const key = JSON.stringify([d.severity, d.code, d.message, d.location, d.notes]);
+    const key = JSON.stringify([d.severity, d.code, d.message, d.location]);
     if (!this.seen.has(key)) {
       this.seen.add(key);
       this.diagnostics.push(d);

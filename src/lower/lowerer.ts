@@ -377,7 +377,13 @@ export class Lowerer {
       state.user = p.user;
       state.shell = [...p.shell];
       state.deps.push(parent.id);
-      return p.onbuild;
+      const frame: IncludeFrame = {
+        file: rec.from.file,
+        range: rec.from.node.range,
+        target: parent.id,
+        via: 'onbuild',
+      };
+      return p.onbuild.map((t) => ({ ...t, chain: [...t.chain, frame] }));
     }
     if (base.kind === 'image') {
       const cfg = this.options.baseConfig?.(base);
@@ -417,7 +423,8 @@ export class Lowerer {
     const frame: IncludeFrame = {
       file: from.file,
       range: from.node.range,
-      target: `ONBUILD trigger of ${image}`,
+      target: image,
+      via: 'onbuild',
     };
     return parsed.ast.instructions.map((node) => ({ node, file: label, chain: [...from.chain, frame] }));
   }

@@ -1,23 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /**
- * Streams `source` into `dest` through a temporary name in the same directory and renames it into place at
- * the end: a reader never sees half an output, and a failed or killed write leaves at most a `.tmp-` file.
+ * Streams `source` (through `transforms`, e.g. a compressor) into `dest` through a temporary name in the same
+ * directory and renames it into place at the end: a reader never sees half an output, and a failed or killed
+ * write leaves at most a `.tmp-` file. One pipeline, so an error at any stage (a file that changed size while
+ * being archived, a failing compressor) fails the write instead of leaving it hanging.
  */
 export async function writeFileAtomic(
   dest: string,
   source: Readable | AsyncIterable<Buffer>,
+  ...transforms: Duplex[]
 ): Promise<number> {
   const dir = path.dirname(path.resolve(dest));
   mkdirSync(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(dest)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const out = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
   try {
-    await pipeline(source, out);
+    // biome-ignore lint/suspicious/noExplicitAny: pipeline's overloads cannot type a spread of stages
+    await (pipeline as (...streams: any[]) => Promise<void>)(source, ...transforms, out);
     renameSync(temp, dest);
   } catch (e) {
     try {

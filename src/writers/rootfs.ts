@@ -24,5 +24,7 @@ export async function writeRootfsTar(
     options.clampMtime === undefined ? {} : { clampMtime: options.clampMtime },
   );
   const compression = options.compression ?? 'none';
-  return writeFileAtomic(dest, compression === 'none' ? tar : tar.pipe(compressStream(compression, options)));
+  return compression === 'none'
+    ? writeFileAtomic(dest, tar)
+    : writeFileAtomic(dest, tar, compressStream(compression, options));
 }

@@ -79,3 +79,28 @@ describe('blob store temp pruning', () => {
     expect(store.pruneTemp()).toBe(1);
   });
 });
+
+describe('rootfs writer failures', () => {
+  it('fails (and leaves no output or temp file) when a file changes size while archived', async () => {
+    const { writeFileAtomic } = await import('../../src/writers/atomic.js');
+    const { tarStream } = await import('../../src/tar/writer.js');
+    const { compressStream } = await import('../../src/tar/compress.js');
+    const { Readable } = await import('node:stream');
+    const { readdirSync } = await import('node:fs');
+    const dir = tmp('rootc-fail-');
+    const grew = {
+      path: 'f',
+      type: 'file' as const,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 0,
+      size: 1,
+      open: () => Readable.from([Buffer.from('more than one byte')]),
+    };
+    await expect(
+      writeFileAtomic(path.join(dir, 'out.tar.gz'), tarStream([grew]), compressStream('gzip')),
+    ).rejects.toThrow(/changed size/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});

@@ -66,9 +66,13 @@ export async function reexecInBuildNamespace(
 ): Promise<number | undefined> {
   if (inBuildNamespace()) return undefined;
   const command = buildNamespaceCommand(argv);
+  // A session of its own: Ctrl-C at a terminal signals the foreground group, so without it the child
+  // would get SIGINT twice (from the terminal and forwarded) and die on the second before cleaning up.
+  // It reads no terminal input; pdeathsig still ties it to this process.
   const child = spawn(command[0]!, command.slice(1), {
     stdio: 'inherit',
     env: { ...process.env, [BUILD_NS_ENV]: '1' },
+    detached: true,
   });
   const forward = (sig: NodeJS.Signals) => () => {
     child.kill(sig);

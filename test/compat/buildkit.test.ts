@@ -94,7 +94,7 @@ describe('BuildKit parser corpus: positive cases', () => {
     // The CLI: exit 0, and args as the builder receives them.
     const r = cli.get(c)!;
     expect(r.stderr).not.toMatch(/error:/);
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, r.stderr).toBe(0);
     const tree = JSON.parse(r.stdout) as RootfileJson;
     expect(tree.instructions.map(jsonShape)).toEqual(expected.map((n) => expectedJson(n, ast.escape)));
   });

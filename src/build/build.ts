@@ -68,6 +68,8 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     ...(opts.registry ? { registry: opts.registry } : {}),
   });
   const result = await interpreter.run();
+  // Recorded before the outputs, so `rootc push` can retry a push that failed.
+  for (const tag of opts.tags) saveTaggedImage(opts.cacheDir, tag, result.target.image);
   try {
     for (const output of opts.outputs) {
       const t0 = Date.now();
@@ -103,7 +105,6 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
         durationMs: Date.now() - t0,
       });
     }
-    for (const tag of opts.tags) saveTaggedImage(opts.cacheDir, tag, result.target.image);
   } finally {
     await result.close();
   }

@@ -26,11 +26,18 @@ export interface Flag {
 /** One argument as Docker's builder receives it. */
 export interface Arg {
   /**
-   * The value: JSON-decoded for exec form; for ENV/LABEL/ARG/ANNOTATION keys and values, quotes and
-   * escapes processed (no variable expansion); otherwise the word as written.
+   * The value: JSON-decoded for exec form; for ENV/LABEL/ARG/ANNOTATION/INCLUDE keys and values (and
+   * INCLUDE's name), quotes and escapes processed (`unquote`: `$…` kept as written, no variable
+   * expansion); otherwise the word as written (= `raw`).
+   * Lowering must expand variables from `raw` with the shell lexer (quotes, escapes and `$` are
+   * processed together: `'$A'` and `\$A` are not expansions), never from `value`.
    */
   value: string;
-  /** The text as written in the logical line (quotes and escapes kept; continuations removed). */
+  /**
+   * The text as written in the logical line (quotes and escapes kept; continuations removed): exactly
+   * BuildKit's parser value (e.g. `"a b"` with its quotes for ENV, the whole shell string for RUN).
+   * For exec form, the JSON string literal as written.
+   */
   raw: string;
   /** Where it is in the source (may span continuation lines). */
   range: SourceRange;
@@ -66,11 +73,16 @@ export interface InstructionNode {
    * - shell-form RUN/CMD/ENTRYPOINT/SHELL body and HEALTHCHECK's command: one arg with continuations
    *   joined exactly as Docker joins them;
    * - ENV/LABEL/ARG/ANNOTATION: pairs flattened [k1, v1, k2, v2] (ARG without a default: [k, ""]
-   *   with `hasValue` false in `pairs`);
-   * - otherwise the whitespace-separated words.
+   *   with `value` undefined in `pairs`; legacy `ENV k v w`: [k, "v w"], the rest of the line);
+   * - INCLUDE: [name, k1, v1, …] (the KEY=VALUE pairs also in `pairs`);
+   * - HEALTHCHECK: [type, …command] (`CMD`/`NONE`/other as written; the command as for RUN);
+   * - USER/WORKDIR/STOPSIGNAL/MAINTAINER: the rest of the line as one arg;
+   * - FROM: the words ([kind, source, AS, name] or [image, AS, name]; see `from`);
+   * - otherwise (ADD/COPY/VOLUME/REMOVE shell form, EXPOSE, unknown) the words split on blanks as
+   *   BuildKit does (quotes do not group: `COPY "a b" c` gives `"a`, `b"`, `c`).
    */
   args: Arg[];
-  /** For ENV/LABEL/ARG/ANNOTATION: the pairs, with whether `=` (or the legacy `ENV k v` form) gave a value. */
+  /** For ENV/LABEL/ARG/ANNOTATION/INCLUDE: the pairs; `legacy` for the `ENV k v` / `LABEL k v` form. */
   pairs?: { key: Arg; value: Arg | undefined; legacy: boolean }[];
   heredocs: Heredoc[];
   /** ONBUILD's inner instruction (its heredocs are on it, not on the ONBUILD node). */

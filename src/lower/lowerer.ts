@@ -235,6 +235,9 @@ export class Lowerer {
       });
     });
 
+    // An unnamed stage's id must not be the name of another stage (`FROM x AS stage-1`).
+    for (const s of this.stages) if (s.name === undefined && names.has(s.id)) s.id = `${s.id}-unnamed`;
+
     // Pass 2: the instructions of each stage, in order (a base stage always comes first).
     raw.forEach((st, i) => {
       const rec = this.stages[i]!;

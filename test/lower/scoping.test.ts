@@ -213,3 +213,11 @@ describe('ONBUILD', () => {
     ]);
   });
 });
+
+describe('stage ids', () => {
+  it('keeps ids unique when a stage is named like an unnamed one', () => {
+    const i = ir('FROM scratch AS stage-1\nFROM scratch\nCOPY --from=stage-1 /a /a\nCOPY --from=0 /b /b\n');
+    expect(i.stages.map((s) => s.id)).toEqual(['stage-1', 'stage-1-unnamed']);
+    expect(i.stages[1]!.dependsOn).toEqual(['stage-1']);
+  });
+});

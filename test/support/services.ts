@@ -443,7 +443,8 @@ export async function stopServices(
     const r = await execa('umount', [mp], { reject: false });
     if (r.exitCode !== 0) await execa('umount', ['-l', mp], { reject: false });
   }
-  if (mounts.length) log(`unmounted ${mounts.length} leftover mount(s) under ${stateDir}`, true);
+  if (mounts.length)
+    log(`unmounted ${mounts.length} leftover mount(s): ${mounts.slice(0, 5).join(' ')}`, true);
   if (mountsUnder(stateDir).length === 0) await rm(stateDir, { recursive: true, force: true, maxRetries: 3 });
   else log(`not removing ${stateDir}: still mounted`, true);
 }

@@ -146,131 +146,152 @@ export async function applyEntries(
     for (const d of knownDirs) if (d === host || d.startsWith(prefix)) knownDirs.delete(d);
   };
 
-  for await (const spec of entries) {
-    report.entries++;
-    const clean = cleanImagePath(spec.path);
-    if (clean === '/') {
-      await drain(spec);
-      continue;
-    }
-    const base = path.posix.basename(clean);
-    const dir = path.posix.dirname(clean);
-    let parentHost: string;
-    try {
-      parentHost = resolveParent(dir);
-    } catch (e) {
-      report.warnings.push(`${clean}: ${(e as Error).message}; entry dropped`);
-      await drain(spec);
-      continue;
-    }
+  let current = '';
+  try {
+    for await (const spec of entries) {
+      report.entries++;
+      const clean = cleanImagePath(spec.path);
+      current = clean;
+      if (clean === '/' || clean.includes('\0')) {
+        if (clean !== '/') report.warnings.push(`${JSON.stringify(spec.path)}: NUL in a name; entry dropped`);
+        await drain(spec);
+        continue;
+      }
+      const base = path.posix.basename(clean);
+      const dir = path.posix.dirname(clean);
+      let parentHost: string;
+      try {
+        parentHost = resolveParent(dir);
+      } catch (e) {
+        report.warnings.push(`${clean}: ${(e as Error).message}; entry dropped`);
+        await drain(spec);
+        continue;
+      }
 
-    if (whiteouts !== 'keep' && base.startsWith(WHITEOUT_PREFIX)) {
-      ensureDir(parentHost, clean);
-      if (base === OPAQUE_WHITEOUT) {
-        if (whiteouts === 'apply') removeNotUnpacked(parentHost, unpacked);
-        else {
-          const name = options.overlayOpaqueXattr ?? 'trusted.overlay.opaque';
-          if (!writeXattr(parentHost, name, Buffer.from('y'))) report.skippedXattrs.push(`${dir}: ${name}`);
-        }
-      } else {
-        const victim = base.slice(WHITEOUT_PREFIX.length);
-        if (victim === '' || victim === '.' || victim === '..') {
-          report.warnings.push(`${clean}: whiteout of "${victim}" ignored`);
-        } else if (whiteouts === 'apply') {
-          rmSync(path.join(parentHost, victim), { recursive: true, force: true });
+      if (whiteouts !== 'keep' && base.startsWith(WHITEOUT_PREFIX)) {
+        ensureDir(parentHost, clean);
+        if (base === OPAQUE_WHITEOUT) {
+          if (whiteouts === 'apply') removeNotUnpacked(parentHost, unpacked);
+          else {
+            const name = options.overlayOpaqueXattr ?? 'trusted.overlay.opaque';
+            if (!writeXattr(parentHost, name, Buffer.from('y'))) report.skippedXattrs.push(`${dir}: ${name}`);
+          }
         } else {
-          const target = path.join(parentHost, victim);
-          rmSync(target, { recursive: true, force: true });
-          if (!makeNode(target, 'char', 0, 0, 0)) {
-            const p = path.posix.join(dir, victim);
-            report.skippedNodes.push({ path: p, type: 'char', major: 0, minor: 0, mode: 0, uid: 0, gid: 0 });
+          const victim = base.slice(WHITEOUT_PREFIX.length);
+          if (victim === '' || victim === '.' || victim === '..') {
+            report.warnings.push(`${clean}: whiteout of "${victim}" ignored`);
+          } else if (whiteouts === 'apply') {
+            rmSync(path.join(parentHost, victim), { recursive: true, force: true });
+          } else {
+            const target = path.join(parentHost, victim);
+            rmSync(target, { recursive: true, force: true });
+            if (!makeNode(target, 'char', 0, 0, 0)) {
+              const p = path.posix.join(dir, victim);
+              report.skippedNodes.push({
+                path: p,
+                type: 'char',
+                major: 0,
+                minor: 0,
+                mode: 0,
+                uid: 0,
+                gid: 0,
+              });
+            }
           }
         }
-      }
-      parentCache.clear();
-      knownDirs.clear();
-      await drain(spec);
-      continue;
-    }
-
-    ensureDir(parentHost, clean);
-    const target = path.join(parentHost, base);
-    const existing: Stats | undefined = lstatSync(target, { throwIfNoEntry: false });
-    if (existing && !(existing.isDirectory() && spec.type === 'directory')) {
-      rmSync(target, { recursive: true, force: true });
-      // Resolutions that followed a removed symlink do not start with its path: forget them all.
-      if (existing.isSymbolicLink()) {
         parentCache.clear();
         knownDirs.clear();
-      } else invalidate(target);
-    }
-
-    switch (spec.type) {
-      case 'directory':
-        if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o700 });
-        break;
-      case 'file':
-        // Owner, mode and mtime are set through the open file; only xattrs (after the chown, which clears
-        // security.capability) go by path.
-        report.bytes += await writeFile(
-          target,
-          spec,
-          sameOwner ? (fd) => chownOrFail(() => fchownSync(fd, spec.uid, spec.gid), spec, clean) : undefined,
-        );
-        unpacked.add(target);
-        if (xattrs && spec.xattrs) applyXattrs(target, clean, spec.xattrs, report);
+        await drain(spec);
         continue;
-      case 'symlink':
-        // No cache to forget: a cached resolution through `target` would have created it as a directory,
-        // and replacing an existing path already invalidated above.
-        symlinkSync(spec.linkname ?? '', target);
-        break;
-      case 'hardlink': {
-        const linkClean = cleanImagePath(spec.linkname ?? '');
-        const source = resolveInRoot(absRoot, linkClean, { followFinal: false });
-        const st: Stats | undefined = lstatSync(source, { throwIfNoEntry: false });
-        if (!st || st.isDirectory()) {
-          report.warnings.push(
-            `${clean}: hardlink to ${st ? 'a directory' : 'a missing file'} ${linkClean} dropped`,
-          );
-          continue;
-        }
-        linkSync(source, target);
-        unpacked.add(target);
-        continue; // the link shares the inode: its metadata is the target's
       }
-      case 'char':
-      case 'block':
-      case 'fifo': {
-        const major = spec.devmajor ?? 0;
-        const minor = spec.devminor ?? 0;
-        if (!mknod || !makeNode(target, spec.type, major, minor, spec.mode)) {
-          report.skippedNodes.push({
-            path: clean,
-            type: spec.type,
-            major,
-            minor,
-            mode: spec.mode,
-            uid: spec.uid,
-            gid: spec.gid,
-          });
-          continue;
-        }
-        break;
-      }
-    }
-    unpacked.add(target);
 
-    if (sameOwner) chownOrFail(() => lchownSync(target, spec.uid, spec.gid), spec, clean);
-    if (xattrs && spec.xattrs) applyXattrs(target, clean, spec.xattrs, report);
-    if (spec.type === 'directory') {
-      dirs.set(target, { mode: spec.mode, mtime: spec.mtime });
-    } else if (spec.type !== 'symlink') {
-      chmodSync(target, spec.mode & 0o7777);
-      lutimesSync(target, spec.mtime, spec.mtime);
-    } else {
-      lutimesSync(target, spec.mtime, spec.mtime);
+      ensureDir(parentHost, clean);
+      const target = path.join(parentHost, base);
+      const existing: Stats | undefined = lstatSync(target, { throwIfNoEntry: false });
+      if (existing && !(existing.isDirectory() && spec.type === 'directory')) {
+        rmSync(target, { recursive: true, force: true });
+        // Resolutions that followed a removed symlink do not start with its path: forget them all.
+        if (existing.isSymbolicLink()) {
+          parentCache.clear();
+          knownDirs.clear();
+        } else invalidate(target);
+      }
+
+      switch (spec.type) {
+        case 'directory':
+          if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o700 });
+          break;
+        case 'file':
+          // Owner, mode and mtime are set through the open file; only xattrs (after the chown, which clears
+          // security.capability) go by path.
+          report.bytes += await writeFile(
+            target,
+            spec,
+            sameOwner
+              ? (fd) => chownOrFail(() => fchownSync(fd, spec.uid, spec.gid), spec, clean)
+              : undefined,
+          );
+          unpacked.add(target);
+          if (xattrs && spec.xattrs) applyXattrs(target, clean, spec.xattrs, report);
+          continue;
+        case 'symlink':
+          // No cache to forget: a cached resolution through `target` would have created it as a directory,
+          // and replacing an existing path already invalidated above.
+          symlinkSync(spec.linkname ?? '', target);
+          break;
+        case 'hardlink': {
+          const linkClean = cleanImagePath(spec.linkname ?? '');
+          const source = resolveInRoot(absRoot, linkClean, { followFinal: false });
+          const st: Stats | undefined = lstatSync(source, { throwIfNoEntry: false });
+          if (!st || st.isDirectory()) {
+            report.warnings.push(
+              `${clean}: hardlink to ${st ? 'a directory' : 'a missing file'} ${linkClean} dropped`,
+            );
+            continue;
+          }
+          linkSync(source, target);
+          unpacked.add(target);
+          continue; // the link shares the inode: its metadata is the target's
+        }
+        case 'char':
+        case 'block':
+        case 'fifo': {
+          const major = spec.devmajor ?? 0;
+          const minor = spec.devminor ?? 0;
+          if (!mknod || !makeNode(target, spec.type, major, minor, spec.mode)) {
+            report.skippedNodes.push({
+              path: clean,
+              type: spec.type,
+              major,
+              minor,
+              mode: spec.mode,
+              uid: spec.uid,
+              gid: spec.gid,
+            });
+            continue;
+          }
+          break;
+        }
+      }
+      unpacked.add(target);
+
+      if (sameOwner) chownOrFail(() => lchownSync(target, spec.uid, spec.gid), spec, clean);
+      if (xattrs && spec.xattrs) applyXattrs(target, clean, spec.xattrs, report);
+      if (spec.type === 'directory') {
+        dirs.set(target, { mode: spec.mode, mtime: spec.mtime });
+      } else if (spec.type !== 'symlink') {
+        chmodSync(target, spec.mode & 0o7777);
+        lutimesSync(target, spec.mtime, spec.mtime);
+      } else {
+        lutimesSync(target, spec.mtime, spec.mtime);
+      }
     }
+  } catch (e) {
+    if (e instanceof DiagnosticError) throw e;
+    const where = current ? ` at ${current}` : '';
+    throw new DiagnosticError(
+      error('tar/extract-failed', `extraction failed${where}: ${(e as Error).message}`),
+    );
   }
   // Deepest first, so setting a parent's mtime is not undone by touching a child.
   for (const [host, meta] of [...dirs].sort((a, b) => b[0].length - a[0].length)) {

@@ -243,3 +243,14 @@ describe('extract: replacing symlinks', () => {
     expect(existsSync(path.join(root, 'usr/lib/b'))).toBe(false);
   });
 });
+
+describe('extract: errors', () => {
+  it('turns a corrupt archive into a diagnostic naming where it stopped', async () => {
+    const { root } = sandbox();
+    const good = await collect(tarChunks([fileEntry('ok', 'fine')]));
+    const corrupt = Buffer.concat([good.subarray(0, 1024), Buffer.alloc(512, 0x41)]);
+    await expect(extractTar(Readable.from([corrupt]), root)).rejects.toThrow(
+      /extraction failed at \/ok: invalid tar header/,
+    );
+  });
+});

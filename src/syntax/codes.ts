@@ -24,6 +24,8 @@ export const SyntaxCodes = {
   missingArgument: 'syntax/missing-argument',
   /** MAINTAINER (deprecated, accepted). */
   deprecatedMaintainer: 'syntax/deprecated-maintainer',
+  /** A bug in the parser, caught so that callers never see an exception. */
+  internalError: 'syntax/internal-error',
 } as const;
 
 export type SyntaxCode = (typeof SyntaxCodes)[keyof typeof SyntaxCodes];

@@ -32,7 +32,7 @@ export function parseRootfile(text: string, file: string): ParseResult {
     return {
       ast: { file, directives: [], escape: '\\', instructions: [], comments: [] },
       diagnostics: [
-        errorDiag('syntax/internal-error', `internal parser error: ${message}`, {
+        errorDiag(SyntaxCodes.internalError, `internal parser error: ${message}`, {
           file,
           range: source.range(0, 0),
         }),

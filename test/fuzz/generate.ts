@@ -63,7 +63,9 @@ const pieces = [
   '\\',
   '`',
   '$HOME',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Docker variable syntax, not a template
   '${X:-y}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Docker variable syntax, not a template
   '${}',
   '<<EOF',
   '<<-EOT',

@@ -82,7 +82,7 @@ export interface Location {
   endColumn: number;
   /** The instruction as written (logical line), for progress output. */
   text: string;
-  /** The INCLUDE instructions this step was spliced through, outermost first. */
+  /** The INCLUDE instructions this step was spliced through (and the FROM that ran it as an ONBUILD trigger), outermost first. */
   includeChain: IncludeSite[];
 }
 

@@ -4,7 +4,12 @@
  * stage names after `--from=` and as FROM's image; FROM's source kinds; stdlib fragments after
  * INCLUDE, then their ARGs as KEY=; ARG/ENV names after `$` / `${`.
  */
-import { type CompletionItem, CompletionItemKind, InsertTextFormat } from 'vscode-languageserver/node';
+import {
+  type CompletionItem,
+  CompletionItemKind,
+  CompletionItemTag,
+  InsertTextFormat,
+} from 'vscode-languageserver/node';
 import { stdlibNames } from '../cli/compile.js';
 import { INSTRUCTION_FLAGS } from '../lower/flags.js';
 import { KIND_FLAGS } from '../lower/from.js';
@@ -67,7 +72,7 @@ function keywords(c: Cursor): CompletionItem[] {
     .filter((k) => !onbuild || !['ONBUILD', 'FROM', 'MAINTAINER'].includes(k))
     .map((k) => ({
       ...item(k, CompletionItemKind.Keyword, c),
-      ...(k === 'MAINTAINER' ? { tags: [1] as 1[] } : {}),
+      ...(k === 'MAINTAINER' ? { tags: [CompletionItemTag.Deprecated] } : {}),
     }));
 }
 

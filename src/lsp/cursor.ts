@@ -42,7 +42,8 @@ export function cursorAt(a: Analysis, offset: number): Cursor {
       continue;
     }
     const trimmed = prev.replace(/[ \t]+$/, '');
-    if (!trimmed.endsWith(esc) || trimmed.endsWith(esc + esc)) break;
+    // BuildKit: a line ending in the escape character (then blanks) continues, whatever precedes it.
+    if (!trimmed.endsWith(esc)) break;
     prefix = `${trimmed.slice(0, -1)} ${prefix}`;
     line--;
   }

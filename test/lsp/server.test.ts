@@ -115,8 +115,14 @@ describe('completion', () => {
   it('offers global ARGs (with the predefined ones) on FROM lines', async () => {
     await expectCompletion('ARG BASE=x\nFROM ${<|>', { includes: ['BASE', 'TARGETARCH'] });
   });
-  it('offers instructions on a continuation line? no: arguments continue', async () => {
+  it('reads a continuation line as part of its instruction (flags, not keywords)', async () => {
     await expectCompletion('FROM scratch\nCOPY a \\\n  --<|>', { includes: ['--from='] });
+  });
+  it('offers trigger instructions after ONBUILD', async () => {
+    await expectCompletion('FROM scratch\nONBUILD <|>', {
+      includes: ['RUN', 'COPY'],
+      excludes: ['FROM', 'ONBUILD'],
+    });
   });
   it('offers nothing inside a comment', async () => {
     await expectCompletion('FROM scratch\n# CO<|>', { exactly: [] });
@@ -129,6 +135,9 @@ describe('hover', () => {
   });
   it('shows a global ARG on a FROM line', async () => {
     await expectHover('ARG TAG=3.19\nFROM alpine:${T<|>AG}', ['`TAG` (ARG)', '`3.19`']);
+  });
+  it('shows ENV inherited from the parent stage', async () => {
+    await expectHover('FROM scratch AS a\nENV X=1\nFROM a\nARG Y\nRUN echo $X<|> $Y', ['`X` (ENV)', '`1`']);
   });
   it('says when a variable is not declared', async () => {
     await expectHover('FROM scratch\nRUN echo ${NO<|>PE}', ['not declared']);

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import path from 'node:path';
 import { appendLayer, emptyImage } from '../image/image.js';
 import { type Layer, storeLayer } from '../image/layer.js';
+import { findHostTool } from '../sandbox/hosttools.js';
 import { walkTree } from '../tar/tree.js';
 import { fail, findExecutable, readJson, runTool, writeJsonAtomic } from './common.js';
 import type { ResolvedSource, Source, SourceContext } from './source.js';
@@ -200,7 +201,26 @@ export const debootstrapSource: Source<DebootstrapSpec> = {
           LC_ALL: 'C',
           DEBIAN_FRONTEND: 'noninteractive',
         };
-        const r = await runTool(bin, argv, { env, maxOutput: 64 << 10 });
+        // In a mount and pid namespace of its own: the /proc, /sys and /dev/pts mounts debootstrap makes in the
+        // target go away with it, and if rootc dies (pdeathsig) every process it started (dpkg, maintainer
+        // scripts) is killed with the namespace's init, instead of writing on into a swept temp dir.
+        const unshare = findHostTool('unshare');
+        const setpriv = findHostTool('setpriv');
+        const wrap = unshare
+          ? [
+              ...(setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : []),
+              unshare,
+              '--mount',
+              '--propagation',
+              'private',
+              '--pid',
+              '--fork',
+              '--kill-child',
+              '--',
+            ]
+          : [];
+        const command = [...wrap, bin, ...argv];
+        const r = await runTool(command[0]!, command.slice(1), { env, maxOutput: 64 << 10 });
         if (r.code !== 0) {
           let log = '';
           try {

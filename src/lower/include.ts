@@ -180,6 +180,7 @@ export function spliceInclude(host: IncludeHost, ctx: Ctx, state: StageState): v
   const envBefore = new Map(state.env);
   const configBefore = new Map(state.configEnv);
   const argKeysBefore = new Set(state.argKeys);
+  const assumedBefore = new Set(state.assumed);
   const source: ArgSource = { values: params, consumed: new Set(), declared: new Map() };
   host.stack.push({ path: ref.path, label: ref.label });
   try {
@@ -213,6 +214,7 @@ export function spliceInclude(host: IncludeHost, ctx: Ctx, state: StageState): v
   // The fragment's ARGs end with it; what its ENVs set stays (it is image config).
   for (const key of source.declared!.keys()) {
     if (state.configEnv.get(key) !== configBefore.get(key)) continue;
+    if (assumedBefore.has(key)) state.assumed.add(key);
     if (envBefore.has(key)) state.env.set(key, envBefore.get(key)!);
     else state.env.delete(key);
   }

@@ -96,3 +96,12 @@ describe('INCLUDE paths', () => {
     expect(r.diagnostics.map((d) => d.message)).toEqual(['INCLUDE cycle: ./dir/Rootfile → dir/Rootfile']);
   });
 });
+
+describe('INCLUDE scope on an image base', () => {
+  it('gives back the assumed PATH after a fragment ARG named PATH', () => {
+    const rs = runs('FROM debian\nINCLUDE ./f.rootfile\nRUN after\n', {
+      files: { 'f.rootfile': 'ARG PATH=/frag/bin\nRUN inside\n' },
+    });
+    expect(rs.map((r) => r.env)).toEqual([['PATH=/frag/bin'], []]);
+  });
+});

@@ -39,6 +39,7 @@ export async function decompressStream(
     case 'gzip': {
       const gunzip = zlib.createGunzip();
       source.on('error', (e) => gunzip.destroy(e));
+      gunzip.on('close', () => source.destroy());
       return { compression, stream: source.pipe(gunzip) };
     }
     default:
@@ -115,8 +116,12 @@ async function peek(input: Readable, n: number): Promise<{ bytes: Buffer; stream
       out.end();
     } catch (e) {
       out.destroy(e as Error);
+      input.destroy();
     }
   })();
+  out.on('close', () => {
+    if (!out.writableFinished) input.destroy();
+  });
   return { bytes: headBytes, stream: out };
 }
 

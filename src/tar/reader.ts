@@ -73,6 +73,14 @@ class ByteSource {
     return out;
   }
 
+  /** Stops reading the input (destroys a stream, lets a decompressor process exit). */
+  async close(): Promise<void> {
+    this.done = true;
+    this.chunks = [];
+    this.buffered = 0;
+    await this.it.return?.();
+  }
+
   async skip(n: number): Promise<void> {
     while (n > 0) n -= (await this.next(n)).length;
   }
@@ -110,49 +118,54 @@ export async function* readTar(
   let pax: Map<string, Buffer> | null = null;
   let longName: string | null = null;
   let longLink: string | null = null;
-  for (;;) {
-    const block = await src.read(BLOCK);
-    if (block === null || isZeroBlock(block)) return;
-    const kind = decodeBlock(block);
-    if (kind.kind === 'pax' || kind.kind === 'gnu-longname' || kind.kind === 'gnu-longlink') {
-      const data = await src.read(kind.size);
-      if (data === null) throw new Error('unexpected end of tar archive');
-      const copy = Buffer.from(data);
-      await src.skip(padding(kind.size));
-      if (kind.kind === 'pax') {
-        const parsed = parsePax(copy);
-        if (kind.global) globalPax = new Map([...(globalPax ?? []), ...parsed]);
-        else pax = parsed;
-      } else {
-        const s = cstr(copy);
-        if (kind.kind === 'gnu-longname') longName = s;
-        else longLink = s;
+  try {
+    for (;;) {
+      const block = await src.read(BLOCK);
+      if (block === null || isZeroBlock(block)) return;
+      const kind = decodeBlock(block);
+      if (kind.kind === 'pax' || kind.kind === 'gnu-longname' || kind.kind === 'gnu-longlink') {
+        const data = await src.read(kind.size);
+        if (data === null) throw new Error('unexpected end of tar archive');
+        const copy = Buffer.from(data);
+        await src.skip(padding(kind.size));
+        if (kind.kind === 'pax') {
+          const parsed = parsePax(copy);
+          if (kind.global) globalPax = new Map([...(globalPax ?? []), ...parsed]);
+          else pax = parsed;
+        } else {
+          const s = cstr(copy);
+          if (kind.kind === 'gnu-longname') longName = s;
+          else longLink = s;
+        }
+        continue;
       }
-      continue;
-    }
-    if (kind.kind === 'skip') {
-      await src.skip(kind.size + padding(kind.size));
+      if (kind.kind === 'skip') {
+        await src.skip(kind.size + padding(kind.size));
+        pax = longName = longLink = null;
+        continue;
+      }
+      const merged = globalPax || pax ? new Map([...(globalPax ?? []), ...(pax ?? [])]) : null;
+      const header = applyExtensions(kind.header, merged, longName, longLink);
       pax = longName = longLink = null;
-      continue;
+      // Hardlinks and others may carry a size in odd archives; the data still has to be skipped.
+      const dataSize = header.type === 'file' ? header.size : kind.header.size;
+      let remaining = dataSize;
+      let detached = false;
+      const body = async function* (): AsyncGenerator<Buffer> {
+        while (remaining > 0 && !detached) {
+          const chunk = await src.next(remaining);
+          remaining -= chunk.length;
+          yield chunk;
+        }
+      };
+      yield { header, body };
+      detached = true;
+      if (remaining > 0) await src.skip(remaining);
+      await src.skip(padding(dataSize));
     }
-    const merged = globalPax || pax ? new Map([...(globalPax ?? []), ...(pax ?? [])]) : null;
-    const header = applyExtensions(kind.header, merged, longName, longLink);
-    pax = longName = longLink = null;
-    // Hardlinks and others may carry a size in odd archives; the data still has to be skipped.
-    const dataSize = header.type === 'file' ? header.size : kind.header.size;
-    let remaining = dataSize;
-    let detached = false;
-    const body = async function* (): AsyncGenerator<Buffer> {
-      while (remaining > 0 && !detached) {
-        const chunk = await src.next(remaining);
-        remaining -= chunk.length;
-        yield chunk;
-      }
-    };
-    yield { header, body };
-    detached = true;
-    if (remaining > 0) await src.skip(remaining);
-    await src.skip(padding(dataSize));
+  } finally {
+    // Trailing padding (tar pads to 10 KiB records) and anything after the end is not read: release the input.
+    await src.close();
   }
 }
 

@@ -39,6 +39,8 @@ export function complete(a: Analysis, offset: number): CompletionItem[] {
       ...stages(a, c, offset, 0, false),
     ];
   }
+  // After a source kind comes its path or URL, not AS.
+  if (kw === 'FROM' && args.length === 1 && fromKinds.has(args[0]!.toLowerCase())) return [];
   if (kw === 'FROM' && args.length >= 1 && !args.some((w) => w.toUpperCase() === 'AS'))
     return [item('AS', CompletionItemKind.Keyword, c, 'name this stage')];
   if (kw === 'INCLUDE' && args.length === 0)

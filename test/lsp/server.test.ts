@@ -100,6 +100,10 @@ describe('completion', () => {
       includes: ['tarball', 'stage3', 'debootstrap', 'scratch', 'base'],
     });
   });
+  it('offers AS after the image, nothing after a source kind', async () => {
+    await expectCompletion('FROM debian:12 <|>', { exactly: ['AS'] });
+    await expectCompletion('FROM tarball <|>', { exactly: [] });
+  });
   it('offers stdlib fragments after INCLUDE', async () => {
     await expectCompletion('FROM scratch\nINCLUDE <|>', { includes: ['users', 'nonroot', 'strip-docs'] });
   });

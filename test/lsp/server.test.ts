@@ -27,6 +27,15 @@ describe('diagnostics (the same as rootc check)', () => {
     expect(await diagnosticsOf('FROM scratch\nCOPPY a /b\n')).toEqual(['syntax/unknown-instruction@2:1']);
   });
 
+  it('places them right in CRLF files and after non-ASCII text', async () => {
+    expect(await diagnosticsOf('FROM scratch\r\nLABEL a="é€😀"\r\nCOPY --x=1 a /b\r\n')).toEqual([
+      'lower/unknown-flag@3:6',
+    ]);
+    expect(await diagnosticsOf('FROM scratch\nLABEL a="😀" \\\n  b=1 ; COPPY\nCOPPY x y\n')).toContain(
+      'syntax/unknown-instruction@4:1',
+    );
+  });
+
   it('reports what rootc check reports, at the same places', async () => {
     // Lowering errors (unknown INCLUDE, unknown flag, unknown --from stage) and a warning.
     const text =

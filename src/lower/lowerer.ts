@@ -20,6 +20,7 @@ import {
 import { expandWord } from './expand.js';
 import { lowerFrom } from './from.js';
 import { type FileRef, type IncludeEntry, spliceInclude } from './include.js';
+import { pairsOf } from './instruction-context.js';
 import { type Ctx, HANDLERS, type StageRef } from './instructions.js';
 import { type Base, type IR, IR_VERSION, type Platform, type Stage } from './ir.js';
 import { stagesFor } from './stages.js';
@@ -333,7 +334,7 @@ export class Lowerer {
     const n = located.node;
     for (const f of n.flags)
       this.r.error('lower/unknown-flag', `unknown flag --${f.name} for ARG`, at(located, f.range));
-    const pairs = n.pairs ?? [];
+    const pairs = pairsOf(n);
     for (const p of pairs) {
       const key = p.key.value;
       if (key === '') {

@@ -129,19 +129,24 @@ describe.skipIf(!IS_ROOT).each(drivers)('%s driver', (kind, make) => {
     expect(await readdir(path.join(store, 'tmp'))).toEqual([]);
   });
 
-  it('stacks a long chain of steps with full-length keys', async () => {
-    let parent = 'base';
-    const { createHash } = await import('node:crypto');
-    for (let i = 0; i < 70; i++) {
-      const s = await driver.prepare(parent);
-      await writeFile(path.join(s.rootfs, `f${i}`), String(i));
-      parent = await s.commit(createHash('sha256').update(`long ${i}`).digest('hex'));
-      await s.release();
-    }
-    const top = await driver.prepare(parent);
-    expect((await readdir(top.rootfs)).filter((n) => n.startsWith('f'))).toHaveLength(70);
-    await top.release();
-  }, 120_000);
+  // Only overlay has a limit here (its lowerdir option must fit in one page).
+  it.runIf(kind === 'overlay')(
+    'stacks a long chain of steps with full-length keys',
+    async () => {
+      let parent = 'base';
+      const { createHash } = await import('node:crypto');
+      for (let i = 0; i < 70; i++) {
+        const s = await driver.prepare(parent);
+        await writeFile(path.join(s.rootfs, `f${i}`), String(i));
+        parent = await s.commit(createHash('sha256').update(`long ${i}`).digest('hex'));
+        await s.release();
+      }
+      const top = await driver.prepare(parent);
+      expect((await readdir(top.rootfs)).filter((n) => n.startsWith('f'))).toHaveLength(70);
+      await top.release();
+    },
+    120_000,
+  );
 
   it('reuses a tree released unchanged (copy: no rebuild)', async () => {
     const a = await driver.prepare('s1');

@@ -58,15 +58,21 @@ const { parseRootfile } = await import(join(root, 'dist', 'syntax', 'index.js'))
 const require = createRequire(import.meta.url);
 const { DockerfileParser } = require('dockerfile-ast');
 
-function throughput(fn) {
-  for (let i = 0; i < 3; i++) fn(); // warm up
-  const iterations = 10;
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6 / iterations;
+// Warm both up, then alternate them and take each one's median, so that a change in the machine's
+// load during the run hits both alike.
+function medians(fns, rounds = 11) {
+  for (const fn of fns) for (let i = 0; i < 3; i++) fn();
+  const times = fns.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    fns.forEach((fn, i) => {
+      const t0 = process.hrtime.bigint();
+      fn();
+      times[i].push(Number(process.hrtime.bigint() - t0) / 1e6);
+    });
+  }
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
-const rootcMs = throughput(() => parseRootfile(text, 'Rootfile'));
-const astMs = throughput(() => DockerfileParser.parse(text));
+const [rootcMs, astMs] = medians([() => parseRootfile(text, 'Rootfile'), () => DockerfileParser.parse(text)]);
 const check = parseRootfile(text, 'Rootfile');
 
 const lines = text.split('\n').length;

@@ -13,6 +13,7 @@ export {
   type RunStepOptions,
   type RunStepResult,
   runStep,
+  sweepRunScratch,
 } from './run.js';
 export { type ResolvedUser, resolveUser } from './users.js';
 export { ensureWorkdir } from './workdir.js';

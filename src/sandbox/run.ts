@@ -1,5 +1,17 @@
 import { spawn } from 'node:child_process';
-import { chmod, lstat, mkdir, mkdtemp, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -35,6 +47,8 @@ export interface RunStepOptions {
   /** How many trailing lines to keep for the failure diagnostic (default 20). */
   tailLines?: number;
   signal?: AbortSignal;
+  /** Where the step's small scratch dir (fstab, /dev and root skeletons, hosts) goes; default the OS tmpdir. */
+  scratchDir?: string;
 }
 
 export interface RunStepResult {
@@ -49,6 +63,7 @@ export interface RunStepResult {
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_HOSTNAME = 'rootc';
+const SCRATCH_PREFIX = 'rootc-run-';
 const MAX_LINE = 4096;
 /** Exit status of the setup script when it fails before the command starts. */
 const SETUP_FAILED = 125;
@@ -198,7 +213,7 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
   const hostname = opts.hostname ?? DEFAULT_HOSTNAME;
 
   const stubs = new MountStubs(opts.rootfs);
-  const scratch = await mkdtemp(path.join(tmpdir(), 'rootc-run-'));
+  const scratch = await mkdtemp(path.join(opts.scratchDir ?? tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));
   try {
     await ensureWorkdir(opts.rootfs, workdir, { uid, gid });
     const procDir = await stubs.dir('/proc');
@@ -427,4 +442,33 @@ async function hostFileExists(p: string): Promise<boolean> {
 
 function signalNumber(sig: string): number {
   return (osConstants.signals as Record<string, number>)[sig] ?? 0;
+}
+
+/**
+ * Removes scratch dirs of RUN steps whose rootc process is gone (killed with SIGKILL: the namespace and
+ * its mounts went with it, the dir stayed). Never one with something still mounted below it.
+ */
+export async function sweepRunScratch(dir: string = tmpdir()): Promise<number> {
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const mountPoints = mountinfo.split('\n').map((l) => l.split(' ')[4] ?? '');
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(SCRATCH_PREFIX)) continue;
+    const pid = Number(name.slice(SCRATCH_PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+    const full = path.join(dir, name);
+    if (mountPoints.some((m) => m === full || m.startsWith(`${full}/`))) continue;
+    await rm(full, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { copyFile, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiagnosticError } from '../../src/diagnostics/diagnostic.js';
-import { runStep } from '../../src/sandbox/run.js';
+import { runStep, sweepRunScratch } from '../../src/sandbox/run.js';
 import { resolveUser } from '../../src/sandbox/users.js';
 import {
   BUSYBOX,
@@ -170,7 +170,6 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
     expect(r.exitCode).toBe(0);
     expect(lines).toEqual(['static']);
     // The stubs made for /proc, /sys, /dev, /etc/… are gone again, /etc included.
-    const { readdir } = await import('node:fs/promises');
     expect((await readdir(bare)).sort()).toEqual(['app']);
     const missing = await runStep({ rootfs: bare, argv: ['/bin/sh', '-c', 'true'], onOutput: () => {} });
     expect(missing.exitCode).not.toBe(0);
@@ -280,6 +279,19 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
     expect(await processesWithEnv(mark)).toEqual([]);
     expect(await mountsUnder(rootfs)).toEqual([]);
     expect(await exists(path.join(rootfs, 'proc'))).toBe(false);
+  });
+
+  it('puts its scratch where asked and sweeps scratch dirs of dead processes only', async () => {
+    const scratch = path.join(base, 'scratch');
+    await mkdir(scratch);
+    const r = await sh(rootfs, 'true', { scratchDir: scratch });
+    expect(r.exitCode).toBe(0);
+    expect(await readdir(scratch)).toEqual([]);
+    await mkdir(path.join(scratch, 'rootc-run-2147483646-abc'));
+    await mkdir(path.join(scratch, `rootc-run-${process.pid}-live`));
+    await mkdir(path.join(scratch, 'unrelated'));
+    expect(await sweepRunScratch(scratch)).toBe(1);
+    expect((await readdir(scratch)).sort()).toEqual([`rootc-run-${process.pid}-live`, 'unrelated']);
   });
 
   it('handles a rootfs path with spaces, tabs and backslashes', async () => {

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSyntaxDiagramsCode } from 'chevrotain';
+import { keywords } from '../dist/syntax/lexer.js';
 import { serializedGrammar } from '../dist/syntax/parser.js';
 
 const RES = 'chevrotain-diagrams/';
@@ -27,10 +28,18 @@ removed by the first pass, see <code>docs/architecture.md</code>). <code>Word</c
 (keywords included), <code>PlainWord</code> a word that is not a keyword, <code>Flag</code> a
 <code>--name[=value]</code> word. Argument values are computed from the text afterwards with BuildKit's rules.</p>
 `;
+  // Which keywords each keyword category stands for (a category is one alternative of `instruction`).
+  const families = new Map();
+  for (const [name, token] of Object.entries(keywords)) {
+    for (const c of token.CATEGORIES ?? []) families.set(c.name, [...(families.get(c.name) ?? []), name]);
+  }
+  const legend = `<table style="margin:auto">\n${[...families]
+    .map(([c, names]) => `<tr><td><code>${c}</code></td><td>${names.join(', ')}</td></tr>`)
+    .join('\n')}\n</table>\n`;
   return html
     .replace(`<link rel='stylesheet' href='${RES}diagrams.css'>`, () => `<style>\n${read('diagrams.css')}\n</style>`)
     .replace(/<script src='chevrotain-diagrams\/([^']+)'><\/script>/g, (_, rel) => `<script>\n${read(rel)}\n</script>`)
-    .replace('<div id="diagrams"', () => `${intro}<div id="diagrams"`);
+    .replace('<div id="diagrams"', () => `${intro}${legend}<div id="diagrams"`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) writeFileSync(OUTPUT, diagramsHtml());

@@ -6,6 +6,7 @@
  * ACI written by rootc — each built on, loaded into dockerd and run.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import {
   hasTool,
   repoRoot,
   requireTools,
+  rootlessUser,
   runRootc,
   skopeo,
   tempDir,
@@ -115,6 +117,46 @@ describe('samples/gentoo-stage3 from a signed release on 127.0.0.1', () => {
       expect(r.stderr).toMatch(/Rootfile:9:\d+: error: /);
     });
   }
+});
+
+describe('FROM stage3 rootless: device nodes that cannot be made', () => {
+  if (!requireTools('rootless-user', 'xz', 'root')) return;
+  it('records them with one warning and keeps them in the layer', async () => {
+    const user = rootlessUser()!;
+    const dir = await tempDir('stage3-rootless', { owner: user });
+    const tree = path.join(dir, 'tree');
+    mkdirSync(path.join(tree, 'dev'), { recursive: true });
+    mkdirSync(path.join(tree, 'bin'));
+    copyFileSync('/bin/busybox', path.join(tree, 'bin/busybox'));
+    execFileSync('chmod', ['755', path.join(tree, 'bin/busybox')]);
+    execFileSync('ln', ['-s', 'busybox', path.join(tree, 'bin/sh')]);
+    execFileSync('mknod', [path.join(tree, 'dev/null'), 'c', '1', '3']);
+    execFileSync('mknod', [path.join(tree, 'dev/sda'), 'b', '8', '0']);
+    execFileSync('tar', ['-C', tree, '-cJf', path.join(dir, 'stage3-x.tar.xz'), '.']);
+    const sha = createHash('sha512')
+      .update(readFileSync(path.join(dir, 'stage3-x.tar.xz')))
+      .digest('hex');
+    writeFileSync(path.join(dir, 'stage3-x.tar.xz.DIGESTS'), `# SHA512 HASH\n${sha}  stage3-x.tar.xz\n`);
+    writeFileSync(path.join(dir, 'Rootfile'), 'FROM stage3 stage3-x.tar.xz\nRUN echo hi > /hi\n');
+    execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
+    const r = await runRootc(['build', '--progress=plain', '-o', `type=docker,dest=${dir}/out.tar`, dir], {
+      asUser: user,
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr.match(/warning: 2 device node\(s\) could not be created/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(/signature of stage3-x\.tar\.xz\.DIGESTS was not checked/);
+    const manifest = JSON.parse(
+      execFileSync('tar', ['-xOf', `${dir}/out.tar`, 'manifest.json']).toString(),
+    ) as {
+      Layers: string[];
+    }[];
+    const layer = execFileSync('tar', ['-xOf', `${dir}/out.tar`, manifest[0]!.Layers[0]!], {
+      maxBuffer: 64 << 20,
+    });
+    const listing = execFileSync('tar', ['-tvf', '-'], { input: layer }).toString();
+    expect(listing).toMatch(/^crw-r--r-- 0\/0 +1,3 .* dev\/null$/m);
+    expect(listing).toMatch(/^brw-r--r-- 0\/0 +8,0 .* dev\/sda$/m);
+  });
 });
 
 describe('FROM debootstrap', () => {

@@ -211,6 +211,9 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
   const workdir = opts.workdir && opts.workdir !== '' ? opts.workdir : '/';
   const env = withDefaults(opts.env ?? [], opts.user?.home ?? (uid === 0 ? '/root' : '/'));
   const hostname = opts.hostname ?? DEFAULT_HOSTNAME;
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) {
+    throw new DiagnosticError(error('build/invalid-hostname', `invalid hostname "${hostname}"`));
+  }
 
   const stubs = new MountStubs(opts.rootfs);
   const scratch = await mkdtemp(path.join(opts.scratchDir ?? tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));

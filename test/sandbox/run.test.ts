@@ -70,6 +70,9 @@ describe.skipIf(!CAN_RUN)('runStep', () => {
       /not a directory/,
     );
     await expect(runStep({ rootfs, argv: ['/bin/true'], env: ['NOEQUALS'] })).rejects.toThrow(/K=V/);
+    await expect(runStep({ rootfs, argv: ['/bin/true'], hostname: 'a\n1.2.3.4 evil' })).rejects.toThrow(
+      /hostname/,
+    );
   });
 
   it('keeps only the last lines for the failure diagnostic', async () => {

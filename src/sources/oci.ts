@@ -50,10 +50,12 @@ function readBlobJson(dir: string, desc: Descriptor): Record<string, unknown> {
   return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 }
 
-function platformMatches(p: Descriptor['platform']): boolean {
+type Platform = { os: string; architecture: string; variant?: string };
+
+function platformMatches(p: Descriptor['platform'], want: Platform): boolean {
   if (!p) return true;
-  const here = imageArchitecture();
-  if (p.os && p.os !== 'linux') return false;
+  const here = want;
+  if (p.os && p.os !== want.os) return false;
   if (p.architecture && p.architecture !== here.architecture) return false;
   if (p.variant && here.variant && p.variant !== here.variant) return false;
   return true;
@@ -65,6 +67,7 @@ function collectManifests(
   index: Record<string, unknown>,
   inherited: string[],
   depth: number,
+  want: Platform,
 ): Candidate<Descriptor>[] {
   if (depth > 8) throw new Error('indexes nested too deep');
   const out: Candidate<Descriptor>[] = [];
@@ -75,11 +78,11 @@ function collectManifests(
     const tags = names.length > 0 ? names : inherited;
     const type = desc.mediaType ?? '';
     if (INDEX_TYPES.has(type)) {
-      const nested = collectManifests(dir, readBlobJson(dir, desc), tags, depth + 1);
+      const nested = collectManifests(dir, readBlobJson(dir, desc), tags, depth + 1, want);
       out.push(...nested);
     } else if (MANIFEST_TYPES.has(type) || type === '') {
       if (desc.platform?.os === 'unknown') continue; // BuildKit attestations
-      if (depth > 0 && !platformMatches(desc.platform)) continue;
+      if (depth > 0 && !platformMatches(desc.platform, want)) continue;
       out.push({ tags, value: desc });
     }
   }
@@ -113,7 +116,9 @@ export async function readOciLayout(
     throw fail('source/oci-invalid', `${label} is not an OCI image layout (no index.json)`, loc);
   }
   const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as Record<string, unknown>;
-  const candidates = collectManifests(dir, index, [], 0);
+  // The build's target platform (a multi-platform index holds one manifest per platform), else this machine's.
+  const want: Platform = ctx.platform ?? { os: 'linux', ...imageArchitecture() };
+  const candidates = collectManifests(dir, index, [], 0, want);
   // A reference names images by ref.name; several candidates with one digest are one image.
   const unique = new Map<string, Candidate<Descriptor>>();
   for (const c of candidates) {
@@ -178,7 +183,7 @@ export const ociSource: Source<OciSpec> = {
       }
     }
     const abs = localPath(dir, ctx, 'directory', 'source/oci-missing', 'OCI layout');
-    const key = statKey(abs, reference ?? '', 'index.json');
+    const key = statKey(abs, `${reference ?? ''}\0${JSON.stringify(ctx.platform ?? null)}`, 'index.json');
     let image = cachedImage(ctx, 'oci', key);
     if (!image) {
       try {

@@ -44,6 +44,40 @@ export const WordBacktick = createToken({
   categories: [PlainWord],
 });
 
+/**
+ * An instruction's arguments after its keyword and flags, to the end of the line, as one token: their
+ * values come from the text by BuildKit's rules, so the parser needs no word tokens there. Not in
+ * FROM (its grammar looks at each word) nor for ONBUILD's own instruction keyword.
+ */
+export const Rest = createToken({
+  name: 'Rest',
+  pattern: { exec: matchRest },
+  line_breaks: false,
+  categories: [PlainWord],
+});
+
+function matchRest(text: string, offset: number, tokens: IToken[]): RegExpExecArray | null {
+  let start = tokens.length;
+  while (start > 0 && tokens[start - 1]!.tokenType !== Newline) start--;
+  let words = 0;
+  let chain = 0; // leading ONBUILDs
+  let keyword: string | undefined;
+  for (let i = start; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.tokenType === Flag) continue;
+    words++;
+    if (keyword === undefined) {
+      const up = t.image.length <= 7 ? t.image.toUpperCase() : '';
+      if (up === 'ONBUILD') chain++;
+      else keyword = up;
+    }
+  }
+  if (keyword === undefined || keyword === 'FROM' || words !== chain + 1) return null;
+  let end = text.indexOf('\n', offset);
+  if (end < 0) end = text.length;
+  return [text.slice(offset, end)] as unknown as RegExpExecArray;
+}
+
 /** Dockerfile instructions and rootc's extensions. */
 export const instructionNames = [
   'FROM',
@@ -127,6 +161,7 @@ export const allTokens: TokenType[] = [
   Newline,
   Whitespace,
   Flag,
+  Rest,
   Word,
   PlainWord,
   WordBackslash,
@@ -144,7 +179,7 @@ const lexers = new Map<EscapeChar, LexerType>();
 export function lexerFor(esc: EscapeChar): LexerType {
   let lx = lexers.get(esc);
   if (!lx) {
-    lx = new Lexer([Newline, Whitespace, Flag, esc === '\\' ? WordBackslash : WordBacktick], {
+    lx = new Lexer([Newline, Whitespace, Flag, Rest, esc === '\\' ? WordBackslash : WordBacktick], {
       positionTracking: 'onlyOffset',
       ensureOptimizations: false,
       skipValidations: true,
@@ -165,75 +200,39 @@ function keywordOf(t: IToken): TokenType | undefined {
   return keywordByName.get(image.toUpperCase());
 }
 
-/**
- * Lexes logical lines joined by `\n`, then tags keywords, `--` and FROM's `AS`. Arguments after the
- * flags are one token to the end of the line (their values come from the text, by BuildKit's rules),
- * except in FROM, whose grammar looks at each word: fewer tokens, a faster parse.
- */
+/** Lexes logical lines joined by `\n`, then tags keywords, `--` and FROM's `AS`. */
 export function tokenize(text: string, esc: EscapeChar): ILexingResult {
   const result = lexerFor(esc).tokenize(text);
-  const word = esc === '\\' ? WordBackslash : WordBacktick;
-  const out: IToken[] = [];
-  // start: the keyword comes next; onbuild: ONBUILD's flags, then a keyword; flags: the
-  // instruction's flags; rest: merging arguments; from: FROM's words, kept apart.
-  let phase: 'start' | 'onbuild' | 'flags' | 'rest' | 'from' = 'start';
-  let restStart: IToken | undefined;
-  let restEnd = 0;
-  const flush = () => {
-    if (!restStart) return;
-    const end = restEnd;
-    out.push({
-      image: text.slice(restStart.startOffset, end + 1),
-      startOffset: restStart.startOffset,
-      endOffset: end,
-      tokenType: word,
-      tokenTypeIdx: word.tokenTypeIdx!,
-    } as IToken);
-    restStart = undefined;
-  };
+  let atStart = true;
+  let inFrom = false;
+  let inOnbuild = false;
   for (const t of result.tokens) {
     const type = t.tokenType;
     if (type === Newline) {
-      flush();
-      out.push(t);
-      phase = 'start';
+      atStart = true;
+      inFrom = false;
+      inOnbuild = false;
       continue;
     }
-    switch (phase) {
-      case 'rest':
-        restStart ??= t;
-        restEnd = t.endOffset ?? t.startOffset + t.image.length - 1;
-        continue;
-      case 'from':
-        if (type === Flag && t.image === '--') retag(t, DashDash);
-        else if (t.image.length === 2 && /^as$/i.test(t.image)) retag(t, As);
-        out.push(t);
-        continue;
-      case 'onbuild':
-      case 'flags':
-        if (type === Flag) {
-          if (t.image === '--') {
-            retag(t, DashDash);
-            if (phase === 'flags') phase = 'rest';
-          }
-          out.push(t);
-          continue;
-        }
-        if (phase === 'flags') {
-          phase = 'rest';
-          restStart = t;
-          restEnd = t.endOffset ?? t.startOffset + t.image.length - 1;
-          continue;
-        }
-        break;
+    if (type === Flag) {
+      if (t.image === '--') retag(t, DashDash);
+      // ONBUILD's own flags come before its instruction's keyword.
+      if (!(atStart && inOnbuild)) atStart = false;
+      continue;
     }
-    // start of an instruction (or of ONBUILD's)
-    out.push(t);
-    const kw = type === Flag ? undefined : keywordOf(t);
-    if (kw) retag(t, kw);
-    phase = kw === keywords.ONBUILD ? 'onbuild' : kw === keywords.FROM ? 'from' : 'flags';
+    if (atStart) {
+      atStart = false;
+      inOnbuild = false;
+      const kw = type === Rest ? undefined : keywordOf(t);
+      if (!kw) continue;
+      retag(t, kw);
+      if (kw === keywords.ONBUILD) {
+        atStart = true;
+        inOnbuild = true;
+      } else if (kw === keywords.FROM) inFrom = true;
+      continue;
+    }
+    if (inFrom && t.image.length === 2 && /^as$/i.test(t.image)) retag(t, As);
   }
-  flush();
-  result.tokens = out;
   return result;
 }

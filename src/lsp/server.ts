@@ -52,7 +52,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
   connection.onInitialize(() => ({
     capabilities: {
-      textDocumentSync: TextDocumentSyncKind.Incremental,
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: true },
       completionProvider: { triggerCharacters: ['-', '=', '{', '$', ' '] },
       hoverProvider: true,
       definitionProvider: true,
@@ -63,7 +63,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     serverInfo: { name: 'rootc', version: process.env.npm_package_version ?? '0.1.0' },
   }));
 
-  documents.onDidOpen((e) => validate(e.document.uri));
+  // Fired on open too (TextDocuments reports an opened document as changed content).
   documents.onDidChangeContent((e) => {
     const uri = e.document.uri;
     clearTimeout(timers.get(uri));
@@ -71,6 +71,14 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       uri,
       setTimeout(() => validate(uri), DIAGNOSTICS_DELAY_MS),
     );
+  });
+  // INCLUDEd fragments are read from disk: when one is saved, re-check the open files that INCLUDE.
+  documents.onDidSave((e) => {
+    for (const doc of documents.all()) {
+      if (doc.uri === e.document.uri || !/^\s*(onbuild\s+)?include\s/im.test(doc.getText())) continue;
+      cache.delete(doc.uri);
+      validate(doc.uri);
+    }
   });
   documents.onDidClose((e) => {
     clearTimeout(timers.get(e.document.uri));

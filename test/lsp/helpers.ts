@@ -19,6 +19,7 @@ import {
   DidChangeTextDocumentNotification,
   DidCloseTextDocumentNotification,
   DidOpenTextDocumentNotification,
+  DidSaveTextDocumentNotification,
   DocumentFormattingRequest,
   type DocumentSymbol,
   DocumentSymbolRequest,
@@ -126,6 +127,29 @@ export class LspClient {
         setTimeout(resolve, 200);
       });
     }
+  }
+
+  /** Tells the server a document was saved. */
+  async save(uri: string): Promise<void> {
+    await this.connection.sendNotification(DidSaveTextDocumentNotification.type, { textDocument: { uri } });
+  }
+
+  /** How many diagnostics notifications the document has had (to wait for the next one). */
+  published(uri: string): number {
+    return this.diagnostics.get(uri)?.length ?? 0;
+  }
+
+  /** The next diagnostics published for the document after `count` notifications. */
+  async nextDiagnostics(uri: string, count: number, timeoutMs = 10_000): Promise<LspDiagnostic[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.published(uri) <= count) {
+      if (Date.now() > deadline) throw new Error(`no new diagnostics for ${uri}\n${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+    return this.diagnostics.get(uri)!.at(-1)!.diagnostics;
   }
 
   completion(uri: string, position: Position): Promise<CompletionItem[]> {

@@ -68,6 +68,18 @@ describe('diagnostics (the same as rootc check)', () => {
     expect(ds.every((d) => d.endsWith('@2:1'))).toBe(true);
   });
 
+  it('re-checks the files that INCLUDE a fragment when the fragment is saved', async () => {
+    const s = lspServer();
+    writeFileSync(path.join(s.dir, 'part.rootfile'), 'RUNN x\n');
+    const main = await s.open('FROM scratch\nINCLUDE ./part.rootfile\n');
+    expect((await s.diagnosticsFor(main)).length).toBeGreaterThan(0);
+    const seen = s.published(main);
+    writeFileSync(path.join(s.dir, 'part.rootfile'), 'RUN x\n');
+    const part = await s.open('RUN x\n', 'part.rootfile');
+    await s.save(part);
+    expect(await s.nextDiagnostics(main, seen)).toEqual([]);
+  });
+
   it('re-checks after didChange', async () => {
     const s = lspServer();
     const uri = await s.open('FROM scratch\nRUN true\n');

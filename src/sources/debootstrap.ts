@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { imageArchitecture } from '../image/config.js';
 import { appendLayer, emptyImage } from '../image/image.js';
 import { type Layer, storeLayer } from '../image/layer.js';
 import { findHostTool } from '../sandbox/hosttools.js';
@@ -159,6 +160,15 @@ export const debootstrapSource: Source<DebootstrapSpec> = {
   async resolve(spec: DebootstrapSpec, ctx: SourceContext): Promise<ResolvedSource> {
     const loc = ctx.location;
     const arch = debianArch();
+    const host = imageArchitecture();
+    if (ctx.platform && (ctx.platform.architecture !== host.architecture || ctx.platform.os !== 'linux')) {
+      // A foreign tree needs debootstrap --foreign and an emulator for its second stage: not done here.
+      throw fail(
+        'source/debootstrap-platform',
+        `FROM debootstrap makes trees for this machine (linux/${host.architecture}) only, not ${ctx.platform.os}/${ctx.platform.architecture}`,
+        loc,
+      );
+    }
     const mirror = spec.mirror ?? hostMirror(spec.suite);
     const include = [...new Set(spec.include)].sort();
     const args = { suite: spec.suite, variant: spec.variant ?? '', mirror, include, arch };
@@ -240,6 +250,7 @@ export const debootstrapSource: Source<DebootstrapSpec> = {
             loc,
           );
         }
+        // Its own mount namespace is gone with it; this only matters where unshare was missing.
         const left = await unmountBelow(target);
         if (left.length > 0) {
           throw fail('source/debootstrap-failed', `cannot unmount ${left.join(', ')} after debootstrap`, loc);

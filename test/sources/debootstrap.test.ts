@@ -6,8 +6,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DiagnosticError } from '../../src/diagnostics/diagnostic.js';
+import { BlobStore } from '../../src/image/blobstore.js';
+import { imageArchitecture } from '../../src/image/config.js';
 import {
   debianArch,
+  debootstrapSource,
   hostMirror,
   parseDeb822Sources,
   parseSourcesList,
@@ -62,5 +66,24 @@ describe('host apt sources', () => {
     expect(debianArch('arm64')).toBe('arm64');
     expect(debianArch('arm')).toBe('armhf');
     expect(debianArch('ia32')).toBe('i386');
+  });
+});
+
+describe('FROM debootstrap for another platform', () => {
+  it('is refused before anything runs', async () => {
+    const dir = tempDirSync('deboot-foreign');
+    const other = imageArchitecture().architecture === 'amd64' ? 'arm64' : 'amd64';
+    const err = await debootstrapSource
+      .resolve(
+        { suite: 'bookworm', include: [] },
+        {
+          store: new BlobStore(path.join(dir, 'store')),
+          cacheDir: dir,
+          platform: { os: 'linux', architecture: other },
+        },
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DiagnosticError);
+    expect((err as DiagnosticError).diagnostics[0]!.code).toBe('source/debootstrap-platform');
   });
 });

@@ -186,7 +186,7 @@ function goMatchRegex(pattern: string): RegExp {
     else if (ch === '?') re += '[^/]';
     else if (ch === '\\') {
       if (i + 1 >= chars.length) throw new Error(`syntax error in pattern "${pattern}"`);
-      re += escapeRegex(chars[++i]!);
+      re += escapeRegex(chars[++i]!, false);
     } else if (ch === '[') {
       let j = i + 1;
       let cls = '';
@@ -217,14 +217,16 @@ function goMatchRegex(pattern: string): RegExp {
       if (!closed || cls === '' || cls === '^') throw new Error(`syntax error in pattern "${pattern}"`);
       re += cls.startsWith('^') ? `(?!/)[${cls}]` : `[${cls}]`;
       i = j;
-    } else re += escapeRegex(ch);
+    } else re += escapeRegex(ch, false);
   }
   const compiled = new RegExp(`${re}$`, 'su');
   goRegexCache.set(pattern, compiled);
   return compiled;
 }
 
-function escapeRegex(ch: string): string {
+/** Outside a class, `\-` is an invalid escape under the `u` flag (a literal `-` needs none). */
+function escapeRegex(ch: string, inClass = true): string {
+  if (!inClass && ch === '-') return ch;
   return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch;
 }
 

@@ -19,6 +19,10 @@ describe('goMatch (Go path.Match)', () => {
     ['a\\*b', 'ab', false],
     ['a?b', 'a/b', false],
     ['*.txt', 'dir/x.txt', false],
+    // A literal '-' outside a class (REMOVE /var/lib/dpkg/*-old): once compiled to an invalid `\-` escape.
+    ['*-old', 'status-old', true],
+    ['a\\-b', 'a-b', true],
+    ['[\\-]', '-', true],
   ])('%s ~ %s → %s', (pattern, name, want) => {
     expect(goMatch(pattern, name)).toBe(want);
   });

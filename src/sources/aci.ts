@@ -74,7 +74,7 @@ export function aciConfig(manifest: AciManifest): {
   const user = app.user ?? '0';
   const group = app.group ?? '0';
   if (!(/^(0|root)$/.test(user) && /^(0|root)$/.test(group))) {
-    config.User = /^(0|root)$/.test(group) && !/^\d+$/.test(user) ? user : `${user}:${group}`;
+    config.User = `${user}:${group}`;
   }
   if (app.workingDirectory && app.workingDirectory !== '/') config.WorkingDir = app.workingDirectory;
   if (app.ports?.length) {

@@ -3,7 +3,9 @@
  * that picks one). Adding a FROM kind = a module in sources/ and one entry here.
  */
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
-import type { Base } from '../lower/ir.js';
+import { canonicalBaseJson } from '../lower/canonical.js';
+import type { Base, IR } from '../lower/ir.js';
+import type { BaseImageConfig } from '../lower/lowerer.js';
 import { aciSource } from '../sources/aci.js';
 import { debootstrapSource } from '../sources/debootstrap.js';
 import { dockerArchiveSource } from '../sources/docker-archive.js';
@@ -74,4 +76,35 @@ export function resolveBaseSource(
     );
   }
   return resolver(base as never, ctx);
+}
+
+/** Base kinds whose config (Env, WorkingDir, User, Shell, OnBuild) lowering needs to know. */
+const IMAGE_KINDS = new Set<Base['kind']>(['docker-archive', 'oci', 'aci', 'image']);
+
+/**
+ * Resolves the configs of a compiled IR's image bases (pulling or reading them into the store, which
+ * the build itself then finds cached), keyed by canonicalBaseJson, so the Rootfile can be lowered again
+ * with them: `ENV PATH=/x:$PATH` must see the base image's PATH, as in Docker.
+ */
+export async function resolveBaseConfigs(
+  ir: IR,
+  ctx: (stage: IR['stages'][number]) => SourceContext,
+): Promise<Map<string, BaseImageConfig>> {
+  const configs = new Map<string, BaseImageConfig>();
+  for (const stage of ir.stages) {
+    const base = stage.base;
+    if (!IMAGE_KINDS.has(base.kind) || base.kind === 'scratch' || base.kind === 'stage') continue;
+    const key = canonicalBaseJson(base);
+    if (configs.has(key)) continue;
+    const resolved = await resolveBaseSource(base, ctx(stage));
+    const c = resolved.image.config.config;
+    configs.set(key, {
+      ...(c.Env ? { env: [...c.Env] } : {}),
+      ...(c.WorkingDir ? { workingDir: c.WorkingDir } : {}),
+      ...(c.User ? { user: c.User } : {}),
+      ...(c.Shell ? { shell: [...c.Shell] } : {}),
+      ...(c.OnBuild ? { onBuild: [...c.OnBuild] } : {}),
+    });
+  }
+  return configs;
 }

@@ -17,11 +17,19 @@ import {
   warning,
 } from '../diagnostics/diagnostic.js';
 import { BlobStore } from '../image/blobstore.js';
-import { appendHistory, appendLayer, emptyImage, type Image, withImageFields } from '../image/image.js';
+import {
+  appendHistory,
+  appendLayer,
+  emptyImage,
+  type Image,
+  withContainerConfig,
+  withImageFields,
+} from '../image/image.js';
 import { type LayerCompression, storeLayer } from '../image/layer.js';
 import { baseCacheKey, canonicalStepJson, stepCacheKey } from '../lower/canonical.js';
 import type { Base, IR, Location, Stage, Step } from '../lower/ir.js';
 import type { ClientOptions } from '../registry/client.js';
+import { sweepRunScratch } from '../sandbox/run.js';
 import { detectDriver, openDriver } from '../snapshot/detect.js';
 import type { ActiveSnapshot, SnapshotDriver } from '../snapshot/types.js';
 import { materializeImage } from '../sources/source.js';
@@ -131,6 +139,9 @@ export class BuildInterpreter {
     if (!this.driver) {
       const kind = await detectDriver(this.cache.snapshotsDir);
       this.driver = openDriver(kind, this.cache.dir);
+      // Work dirs of builds that were killed (SIGKILL leaves no mount, but may leave a directory).
+      await this.driver.sweep();
+      await sweepRunScratch();
     }
     return this.driver;
   }
@@ -164,7 +175,9 @@ export class BuildInterpreter {
         if (!parent)
           throw new DiagnosticError(error('build/unknown-stage', `stage "${base.stage}" was not built`, loc));
         return {
-          image: parent.image,
+          image: parent.image.config.config.OnBuild
+            ? withContainerConfig(parent.image, { OnBuild: undefined })
+            : parent.image,
           key: parent.key,
           ...(parent.snapshot ? { snapshot: parent.snapshot } : {}),
         };
@@ -181,7 +194,11 @@ export class BuildInterpreter {
           platform: this.opts.ir.platform,
           ...(this.opts.registry ? { registry: this.opts.registry } : {}),
         });
-        return { image: resolved.image, key: baseCacheKey(base, [resolved.digest]) };
+        // ONBUILD triggers run in the first build FROM an image (lowering splices them) and are not inherited further.
+        const image = resolved.image.config.config.OnBuild
+          ? withContainerConfig(resolved.image, { OnBuild: undefined })
+          : resolved.image;
+        return { image, key: baseCacheKey(base, [resolved.digest]) };
       }
     }
   }

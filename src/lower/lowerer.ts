@@ -389,7 +389,8 @@ export class Lowerer {
       };
       return p.onbuild.map((t) => ({ ...t, chain: [...t.chain, frame] }));
     }
-    if (base.kind === 'image') {
+    if (base.kind === 'image' || base.kind === 'docker-archive' || base.kind === 'oci' || base.kind === 'aci') {
+      // Existing images carry a config (Env, WorkingDir, User, Shell, ONBUILD) that the caller may have read.
       const cfg = this.options.baseConfig?.(base);
       if (!cfg) {
         // Unknown config: assume Docker's default PATH (what nearly every image sets) so that
@@ -410,7 +411,7 @@ export class Lowerer {
       if (cfg.user) state.user = cfg.user;
       if (cfg.shell && cfg.shell.length > 0) state.shell = [...cfg.shell];
       return (cfg.onBuild ?? []).flatMap((trigger, k) =>
-        this.parseTrigger(trigger, base.original, k, rec.from),
+        this.parseTrigger(trigger, base.kind === 'image' ? base.original : base.path, k, rec.from),
       );
     }
     // scratch and rootc's source kinds: an empty config, with Docker's default PATH.

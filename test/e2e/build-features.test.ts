@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  dockerInspect,
   dockerLoad,
   dockerRun,
   repoRoot,
@@ -108,6 +109,32 @@ CMD ["/bin/sh", "-c", "cat /opt/artifact /opt/unpacked/inside.txt /opt/data.txt 
       '0:0 600',
       '',
     ]);
+  });
+
+  it('lowers against an image base’s config (ENV PATH=/x:$PATH sees its PATH) and runs its ONBUILD triggers once', async () => {
+    const ctx = await context();
+    const out = await tempDir('features-out');
+    writeFileSync(
+      path.join(ctx, 'Rootfile'),
+      `${BUSYBOX_BASE}ENV PATH=/custom/bin:/bin\nWORKDIR /w\nONBUILD RUN echo triggered > /onbuild\n`,
+    );
+    const base = await runRootc(['build', '-t', 'base:1', '-o', `type=docker,dest=${out}/base.tar`, ctx]);
+    expect(base.exitCode, base.stderr).toBe(0);
+    const child = await tempDir('features-child');
+    copyFileSync(path.join(out, 'base.tar'), path.join(child, 'base.tar'));
+    writeFileSync(
+      path.join(child, 'Rootfile'),
+      'FROM docker-archive base.tar\nENV PATH=/x:$PATH\nRUN echo "$PATH $(pwd)" > /seen\nCMD ["/bin/cat", "/seen", "/onbuild"]\n',
+    );
+    const ref = uniqueRef('child');
+    const r = await runRootc(['build', '-t', ref, '-o', `type=docker,dest=${out}/child.tar`, child]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await dockerLoad(path.join(out, 'child.tar'));
+    const c = await dockerRun(ref);
+    expect(c.stdout).toBe('/x:/custom/bin:/bin /w\ntriggered\n');
+    const img = await dockerInspect(ref);
+    expect(img.Config.Env).toContain('PATH=/x:/custom/bin:/bin');
+    expect(img.Config.OnBuild ?? []).toEqual([]);
   });
 
   it('reports a failing RUN at its line with the exit status and the last output, and leaves no mounts', async () => {

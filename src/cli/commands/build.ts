@@ -2,13 +2,16 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
+import { resolveBaseConfigs } from '../../build/bases.js';
 import { buildImage } from '../../build/build.js';
-import { NeedsExecution } from '../../build/interpreter.js';
+import { NeedsExecution, toSourceLocation } from '../../build/interpreter.js';
 import { type OutputSpec, parseOutputSpec } from '../../build/outputs.js';
 import { BufferedReporter, createReporter, type ProgressMode } from '../../build/progress.js';
 import { defaultCacheDir } from '../../cache/store.js';
-import type { ClientOptions } from '../../registry/client.js';
 import { type Diagnostic, DiagnosticError, hasErrors } from '../../diagnostics/diagnostic.js';
+import { BlobStore } from '../../image/blobstore.js';
+import { canonicalBaseJson } from '../../lower/canonical.js';
+import type { ClientOptions } from '../../registry/client.js';
 import { inBuildNamespace, reexecInBuildNamespace } from '../../sandbox/namespace.js';
 import { printDiagnostics, UsageError } from '../output.js';
 import { collectBuildArg, compileFile } from './check.js';
@@ -53,7 +56,12 @@ export function registerBuild(program: Command): void {
     .option('--cache-dir <dir>', 'cache directory (default: $XDG_CACHE_HOME/rootc)')
     .option('--push', 'push the image to the registry named by each -t (type=registry outputs)')
     .option('--registry-ca <file>', 'trust this PEM CA for registries too (repeatable)', collect, [])
-    .option('--insecure-registry <host>', 'allow plain HTTP to this registry (loopback ones are allowed)', collect, [])
+    .option(
+      '--insecure-registry <host>',
+      'allow plain HTTP to this registry (loopback ones are allowed)',
+      collect,
+      [],
+    )
     .action(async (contextArg: string, flags: BuildFlags) => {
       const contextDir = path.resolve(contextArg);
       const rootfile = findRootfile(contextDir, flags.file);
@@ -67,10 +75,29 @@ export function registerBuild(program: Command): void {
         if (flags.tag.length === 0) throw new UsageError('--push needs at least one -t name:tag');
         for (const tag of flags.tag) outputs.push(parseOutputSpec(`type=registry,name=${tag}`));
       }
-      const compiled = compileFile(rootfile, {
-        buildArgs: flags.buildArg,
-        ...(flags.target ? { target: flags.target } : {}),
-      });
+      const compileOptions = { buildArgs: flags.buildArg, ...(flags.target ? { target: flags.target } : {}) };
+      let compiled = compileFile(rootfile, compileOptions);
+      const cacheDir = flags.cacheDir ? path.resolve(flags.cacheDir) : defaultCacheDir();
+      if (compiled.ir && !hasErrors(compiled.diagnostics)) {
+        // Image bases (docker-archive, oci, aci, registry) bring an Env, WorkingDir, User, SHELL and
+        // ONBUILD triggers that the Rootfile's variables and steps depend on: read them, then lower again.
+        const ir = compiled.ir;
+        const configs = await resolveBaseConfigs(ir, (stage) => ({
+          store: new BlobStore(cacheDir),
+          cacheDir,
+          baseDir: contextDir,
+          location: toSourceLocation(stage.location),
+          compression: 'none',
+          platform: ir.platform,
+          registry: registryOptions(flags),
+        }));
+        if (configs.size > 0) {
+          compiled = compileFile(rootfile, {
+            ...compileOptions,
+            baseConfig: (base) => configs.get(canonicalBaseJson(base)),
+          });
+        }
+      }
       if (hasErrors(compiled.diagnostics) || !compiled.ir) {
         printDiagnostics(compiled.diagnostics);
         throw new DiagnosticError([]);
@@ -88,7 +115,7 @@ export function registerBuild(program: Command): void {
         ir: compiled.ir,
         rootfile,
         contextDir,
-        cacheDir: flags.cacheDir ? path.resolve(flags.cacheDir) : defaultCacheDir(),
+        cacheDir,
         noCache: !flags.cache,
         tags: flags.tag,
         outputs,
@@ -163,6 +190,12 @@ function findRootfile(contextDir: string, explicit?: string): string {
 }
 
 /** --registry-ca and --insecure-registry, shared by build, push and login. */
-export function registryOptions(flags: { registryCa?: string[]; insecureRegistry?: string[] }): ClientOptions {
-  return { caFiles: (flags.registryCa ?? []).map((f) => path.resolve(f)), insecureRegistries: flags.insecureRegistry ?? [] };
+export function registryOptions(flags: {
+  registryCa?: string[];
+  insecureRegistry?: string[];
+}): ClientOptions {
+  return {
+    caFiles: (flags.registryCa ?? []).map((f) => path.resolve(f)),
+    insecureRegistries: flags.insecureRegistry ?? [],
+  };
 }

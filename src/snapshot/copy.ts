@@ -7,6 +7,7 @@ import { writeXattr } from '../fsutil/xattr.js';
 import { inUserNamespace } from '../sandbox/namespace.js';
 import type { TarEntrySpec } from '../tar/entry.js';
 import { compareBytes } from '../tar/tree.js';
+import { CommittedSnapshots } from './committed.js';
 import { diffDirEntries, isOpaqueDir, isWhiteoutStat, opaqueXattrName } from './diffdir.js';
 import {
   dirMetaEqual,
@@ -16,7 +17,6 @@ import {
   recordManifest,
   sameDirIdentity,
 } from './manifest.js';
-import { SnapshotStore } from './store.js';
 import { tarCopy } from './tarcopy.js';
 import type { ActiveSnapshot, SnapshotDriver } from './types.js';
 
@@ -163,48 +163,11 @@ function lstatOrUndefined(p: string) {
  * made it. The tree after a commit (or released unchanged) is kept as a "head" and reused in place by
  * the next `prepare` of that key; any other parent is rebuilt by applying the chain's diff dirs in order.
  */
-export class CopyDriver implements SnapshotDriver {
+export class CopyDriver extends CommittedSnapshots implements SnapshotDriver {
   readonly kind = 'copy' as const;
-  readonly store: SnapshotStore;
-  /** Opaque markers in `user.overlay.*` inside a user namespace (trusted.* needs init-namespace root). */
-  readonly userxattr: boolean;
   /** Live trees at a committed state, most recently used last (a stage's tip and the tree read by COPY --from). */
   private readonly heads = new Map<string, { tree: string; manifest: Manifest }>();
   private static readonly MAX_HEADS = 2;
-
-  constructor(
-    readonly root: string,
-    options: { userxattr?: boolean } = {},
-  ) {
-    this.store = new SnapshotStore(root);
-    this.userxattr = options.userxattr ?? inUserNamespace();
-  }
-
-  has(key: string): Promise<boolean> {
-    return this.store.has(key);
-  }
-
-  async parentOf(key: string): Promise<string | undefined> {
-    return (await this.store.meta(key)).parent;
-  }
-
-  async *diff(key: string): AsyncIterable<TarEntrySpec> {
-    const [, ...ancestors] = await this.store.chain(key);
-    const meta = await this.store.meta(key);
-    yield* diffDirEntries(this.store.fsDir(key), {
-      lowers: ancestors.map((k) => this.store.fsDir(k)),
-      pruneUnchangedDirs: meta.prunedDirs,
-      userxattr: this.userxattr,
-    });
-  }
-
-  remove(key: string): Promise<void> {
-    return this.store.remove(key);
-  }
-
-  sweep(): Promise<number> {
-    return this.store.sweep();
-  }
 
   async close(): Promise<void> {
     for (const { tree } of this.heads.values()) await rm(tree, { recursive: true, force: true });

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import { inUserNamespace } from '../sandbox/namespace.js';
 import type { TarEntrySpec } from '../tar/entry.js';
+import { CommittedSnapshots } from './committed.js';
 import { diffDirEntries } from './diffdir.js';
-import { SnapshotStore } from './store.js';
 import type { ActiveSnapshot, SnapshotDriver } from './types.js';
 
 const execFileP = promisify(execFile);
@@ -19,44 +19,8 @@ const execFileP = promisify(execFile);
  * full copies and plain whiteouts that `diffDirEntries` can read, and a committed diff dir can serve as
  * a lower of any later build. Mounts must be made inside the build namespace (see sandbox/namespace.ts).
  */
-export class OverlayDriver implements SnapshotDriver {
+export class OverlayDriver extends CommittedSnapshots implements SnapshotDriver {
   readonly kind = 'overlay' as const;
-  readonly store: SnapshotStore;
-  readonly userxattr: boolean;
-
-  constructor(
-    readonly root: string,
-    options: { userxattr?: boolean } = {},
-  ) {
-    this.store = new SnapshotStore(root);
-    this.userxattr = options.userxattr ?? inUserNamespace();
-  }
-
-  has(key: string): Promise<boolean> {
-    return this.store.has(key);
-  }
-
-  async parentOf(key: string): Promise<string | undefined> {
-    return (await this.store.meta(key)).parent;
-  }
-
-  async *diff(key: string): AsyncIterable<TarEntrySpec> {
-    const [, ...ancestors] = await this.store.chain(key);
-    const meta = await this.store.meta(key);
-    yield* diffDirEntries(this.store.fsDir(key), {
-      lowers: ancestors.map((k) => this.store.fsDir(k)),
-      pruneUnchangedDirs: meta.prunedDirs,
-      userxattr: this.userxattr,
-    });
-  }
-
-  remove(key: string): Promise<void> {
-    return this.store.remove(key);
-  }
-
-  sweep(): Promise<number> {
-    return this.store.sweep();
-  }
 
   async close(): Promise<void> {}
 

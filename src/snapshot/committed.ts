@@ -1,0 +1,47 @@
+import { inUserNamespace } from '../sandbox/namespace.js';
+import type { TarEntrySpec } from '../tar/entry.js';
+import { diffDirEntries } from './diffdir.js';
+import { SnapshotStore } from './store.js';
+
+/**
+ * What both drivers share: committed snapshots are immutable overlay-format diff dirs in a SnapshotStore,
+ * read the same way whichever driver made them. The drivers differ only in how they give a writable tree.
+ */
+export abstract class CommittedSnapshots {
+  readonly store: SnapshotStore;
+  readonly userxattr: boolean;
+
+  constructor(
+    readonly root: string,
+    options: { userxattr?: boolean } = {},
+  ) {
+    this.store = new SnapshotStore(root);
+    this.userxattr = options.userxattr ?? inUserNamespace();
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.store.has(key);
+  }
+
+  async parentOf(key: string): Promise<string | undefined> {
+    return (await this.store.meta(key)).parent;
+  }
+
+  async *diff(key: string): AsyncIterable<TarEntrySpec> {
+    const [, ...ancestors] = await this.store.chain(key);
+    const meta = await this.store.meta(key);
+    yield* diffDirEntries(this.store.fsDir(key), {
+      lowers: ancestors.map((k) => this.store.fsDir(k)),
+      pruneUnchangedDirs: meta.prunedDirs,
+      userxattr: this.userxattr,
+    });
+  }
+
+  remove(key: string): Promise<void> {
+    return this.store.remove(key);
+  }
+
+  sweep(): Promise<number> {
+    return this.store.sweep();
+  }
+}

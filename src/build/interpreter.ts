@@ -340,7 +340,8 @@ export class BuildInterpreter {
     if (await driver.has(materializedKey)) return driver.prepare(materializedKey);
     const fresh = await driver.prepare(undefined);
     try {
-      const report = await materializeImage(this.store, image, fresh.rootfs);
+      // Nodes a user namespace cannot make stay as marked placeholders, so REMOVE and RUN see them (issue 7).
+      const report = await materializeImage(this.store, image, fresh.rootfs, { nodePlaceholders: true });
       if (report.skippedNodes.length > 0) {
         this.warn(
           warning(

@@ -328,7 +328,7 @@ async function executeAdd(step: AddStep, env: StepEnv): Promise<void> {
       const destDir = resolveInRoot(env.rootfs, cleanImagePath(step.dest), { followFinal: true });
       mkdirSync(destDir, { recursive: true, mode: 0o755 });
       const { stream } = await decompressStream(createReadStream(item.abs));
-      await extractTar(stream, destDir, { whiteouts: 'keep' });
+      await extractTar(stream, destDir, { whiteouts: 'keep', nodePlaceholders: true });
     } else plain.items.push(item);
   }
   doCopy({ ...step, sources: step.sources.filter((s) => s.kind !== 'url') }, env, plain, owner, false);

@@ -26,8 +26,31 @@ function load(): XattrBinding | null {
 /** Attributes that describe the host, not the image: never copied into a layer. */
 export function isHostOnlyXattr(name: string): boolean {
   return (
-    name === 'security.selinux' || name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.')
+    name === 'security.selinux' ||
+    name.startsWith('trusted.overlay.') ||
+    name.startsWith('user.overlay.') ||
+    name === NODE_PLACEHOLDER_XATTR
   );
+}
+
+/**
+ * Marks an empty regular file standing in for a device node or fifo that could not be made on disk (a
+ * rootless build cannot mknod): value `char:MAJOR:MINOR`, `block:…` or `fifo:0:0`. The file keeps the
+ * node's mode and owner, so REMOVE, RUN and the snapshot diffs see it like any other path, and
+ * `statToSpec` turns it back into the node (umoci's and apko's approach: the layer says what the disk cannot).
+ */
+export const NODE_PLACEHOLDER_XATTR = 'user.rootc.node';
+
+/** One attribute of `path` (not following a final symlink), or undefined. */
+export function readXattr(path: string, name: string): Buffer | undefined {
+  const b = load();
+  if (!b) return undefined;
+  try {
+    const v = b.getAttributeSync(path, name);
+    return v === null ? undefined : Buffer.from(v);
+  } catch {
+    return undefined;
+  }
 }
 
 /** All attributes of `path` (not following a final symlink), or undefined when it has none. */

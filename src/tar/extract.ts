@@ -22,7 +22,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import { cleanImagePath, resolveInRoot } from '../fsutil/securejoin.js';
-import { writeXattr } from '../fsutil/xattr.js';
+import { NODE_PLACEHOLDER_XATTR, writeXattr } from '../fsutil/xattr.js';
 import { entryContent, OPAQUE_WHITEOUT, type TarEntrySpec, WHITEOUT_PREFIX } from './entry.js';
 import { memberToSpec, readTar } from './reader.js';
 
@@ -39,6 +39,12 @@ export interface ExtractOptions {
   sameOwner?: boolean;
   /** Try mknod for devices (and mkfifo for fifos). Default: when running as (namespace) root. */
   mknod?: boolean;
+  /**
+   * A node that cannot be made becomes an empty file with its mode and owner, marked with
+   * NODE_PLACEHOLDER_XATTR (rootless builds), so later steps and diffs still see it; it is recorded in
+   * `skippedNodes` either way. Default false: the node is only recorded.
+   */
+  nodePlaceholders?: boolean;
   /** Apply xattrs (default true). Failures are recorded, not fatal. */
   xattrs?: boolean;
   /**
@@ -268,6 +274,19 @@ export async function applyEntries(
               uid: spec.uid,
               gid: spec.gid,
             });
+            if (options.nodePlaceholders) {
+              const fd = openSync(target, 'wx', 0o600);
+              try {
+                if (sameOwner) chownOrFail(() => fchownSync(fd, spec.uid, spec.gid), spec, clean);
+                fchmodSync(fd, spec.mode & 0o7777);
+                futimesSync(fd, spec.mtime, spec.mtime);
+              } finally {
+                closeSync(fd);
+              }
+              const marker = `${spec.type}:${major}:${minor}`;
+              if (writeXattr(target, NODE_PLACEHOLDER_XATTR, Buffer.from(marker))) unpacked.add(target);
+              else rmSync(target, { force: true }); // unmarked, it would be a plain file: the node stays in the layer only
+            }
             continue;
           }
           break;

@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { openFileSync, readFileChunks } from '../fsutil/readstream.js';
-import { readXattrs } from '../fsutil/xattr.js';
+import { NODE_PLACEHOLDER_XATTR, readXattr, readXattrs } from '../fsutil/xattr.js';
 import { attachChunks, type EntryType, type TarEntrySpec } from './entry.js';
 
 export interface WalkOptions {
@@ -45,7 +45,14 @@ export function statToSpec(
     gid: st.gid,
     mtime: Math.floor(st.mtimeMs / 1000),
   };
-  if (type === 'file') {
+  const node = type === 'file' && st.size === 0 ? nodePlaceholder(hostPath) : undefined;
+  if (node) {
+    spec.type = node.type;
+    if (node.type !== 'fifo') {
+      spec.devmajor = node.major;
+      spec.devminor = node.minor;
+    }
+  } else if (type === 'file') {
     spec.size = st.size;
     const size = st.size;
     spec.open = () => openFileSync(hostPath, size);
@@ -62,6 +69,16 @@ export function statToSpec(
     if (x) spec.xattrs = x;
   }
   return spec;
+}
+
+/** The node an empty file stands in for (see NODE_PLACEHOLDER_XATTR), or undefined for a plain file. */
+export function nodePlaceholder(
+  hostPath: string,
+): { type: 'char' | 'block' | 'fifo'; major: number; minor: number } | undefined {
+  const v = readXattr(hostPath, NODE_PLACEHOLDER_XATTR)?.toString('utf8');
+  const m = v ? /^(char|block|fifo):(\d+):(\d+)$/.exec(v) : null;
+  if (!m) return undefined;
+  return { type: m[1] as 'char' | 'block' | 'fifo', major: Number(m[2]), minor: Number(m[3]) };
 }
 
 /** Byte order of UTF-8 strings (JS `<` compares UTF-16 units, which differs above U+FFFF). */

@@ -27,6 +27,16 @@ export default class SummaryReporter implements Reporter {
       failed += failedHere;
     }
     failed += unhandledErrors.length;
+    // The suite must stay well under CI's budget: show where the time goes.
+    const slowest = testModules
+      .map((m) => ({ file: m.relativeModuleId, ms: m.diagnostic().duration }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 5);
+    if (slowest.length > 0) {
+      process.stdout.write(
+        `\nSlowest test files: ${slowest.map((x) => `${x.file} ${(x.ms / 1000).toFixed(0)} s`).join(', ')}\n`,
+      );
+    }
     const line = `Tests: ${passed} passed, ${failed} failed, ${skipped} skipped`;
     // scripts/test.sh prints it as the log's very last line, after the global teardown.
     if (process.env.ROOTC_TEST_SUMMARY) writeFileSync(process.env.ROOTC_TEST_SUMMARY, `${line}\n`);

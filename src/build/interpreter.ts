@@ -4,6 +4,7 @@
  * syntax. Keys follow DESIGN.md: hash(parent key, canonical step, digests of the step's inputs).
  */
 import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FileDigestCache } from '../cache/digests.js';
@@ -26,7 +27,7 @@ import {
   withImageFields,
 } from '../image/image.js';
 import { type LayerCompression, storeLayer } from '../image/layer.js';
-import { baseCacheKey, canonicalStepJson, stepCacheKey } from '../lower/canonical.js';
+import { baseCacheKey, canonicalBaseJson, canonicalStepJson, stepCacheKey } from '../lower/canonical.js';
 import type { Base, IR, Location, Stage, Step } from '../lower/ir.js';
 import type { ClientOptions } from '../registry/client.js';
 import { sweepRunScratch } from '../sandbox/run.js';
@@ -183,6 +184,10 @@ export class BuildInterpreter {
         };
       }
       default: {
+        // A dry run must stay cheap: a base never resolved in this cache (a debootstrap, a first
+        // download or conversion) is work for the real run, where its progress is shown.
+        const marker = path.join(this.cache.dir, 'bases', `${sha256(canonicalBaseJson(base))}.resolved`);
+        if (this.opts.dryRunOnly && !existsSync(marker)) throw new NeedsExecution();
         const resolved = await resolveBaseSource(base, {
           store: this.store,
           cacheDir: this.cache.dir,
@@ -198,6 +203,8 @@ export class BuildInterpreter {
         const image = resolved.image.config.config.OnBuild
           ? withContainerConfig(resolved.image, { OnBuild: undefined })
           : resolved.image;
+        mkdirSync(path.dirname(marker), { recursive: true });
+        writeFileSync(marker, `${resolved.digest}\n`);
         return { image, key: baseCacheKey(base, [resolved.digest]) };
       }
     }

@@ -1,18 +1,6 @@
-/** `rootc push NAME[:TAG] [DEST]` and `rootc login REGISTRY`: registries, with Docker's credentials file. */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+/** `rootc push NAME[:TAG] [DEST]` and `rootc login REGISTRY`: options here, the work in push-action.ts. */
 import type { Command } from 'commander';
-import { loadTaggedImage } from '../../build/build.js';
-import { createReporter } from '../../build/progress.js';
-import { defaultCacheDir } from '../../cache/store.js';
-import { DiagnosticError, error } from '../../diagnostics/diagnostic.js';
-import { BlobStore } from '../../image/blobstore.js';
-import { RegistryClient, RegistryError } from '../../registry/client.js';
-import { dockerConfigFile, storeCredentials } from '../../registry/credentials.js';
-import { parseRegistryRef } from '../../registry/reference.js';
-import { pushTo } from '../../writers/registry.js';
-import { UsageError } from '../output.js';
-import { registryOptions } from './build.js';
+import type { LoginFlags, PushFlags } from './push-action.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -39,30 +27,8 @@ export function registerPush(program: Command): void {
           progress: 'auto' | 'plain' | 'json' | 'quiet';
         },
       ) => {
-        const cacheDir = flags.cacheDir ? path.resolve(flags.cacheDir) : defaultCacheDir();
-        const image = loadTaggedImage(cacheDir, name);
-        if (!image) {
-          throw new DiagnosticError(
-            error(
-              'push/unknown-image',
-              `no image named ${name} was built here (build it with rootc build -t ${name})`,
-            ),
-          );
-        }
-        const progress = createReporter(flags.progress);
-        const result = await pushTo(new BlobStore(cacheDir), image, destination ?? name, {
-          epoch: 0,
-          registry: registryOptions(flags),
-          onBlob: (e) => progress.emit({ type: 'push-blob', ...e }),
-        });
-        progress.emit({
-          type: 'output',
-          output: 'registry',
-          dest: destination ?? name,
-          digest: result.digest,
-          durationMs: 0,
-        });
-        process.stdout.write(`${result.digest}\n`);
+        const { pushCommand } = await import('./push-action.js');
+        await pushCommand(name, destination, flags);
       },
     );
 
@@ -75,39 +41,8 @@ export function registerPush(program: Command): void {
     .option('--password-stdin', 'read the password from standard input')
     .option('--registry-ca <file>', 'trust this PEM CA for the registry (repeatable)', collect, [])
     .option('--insecure-registry <host>', 'allow plain HTTP to this registry', collect, [])
-    .action(
-      async (
-        registry: string,
-        flags: {
-          username?: string;
-          password?: string;
-          passwordStdin?: boolean;
-          registryCa: string[];
-          insecureRegistry: string[];
-        },
-      ) => {
-        if (!flags.username) throw new UsageError('login needs --username');
-        const password = flags.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : flags.password;
-        if (!password) throw new UsageError('login needs --password-stdin or --password');
-        const creds = { username: flags.username, password };
-        const client = new RegistryClient(parseRegistryRef(`${registry}/rootc-login-check`), {
-          ...registryOptions(flags),
-          credentials: () => creds,
-          attempts: 2,
-        });
-        try {
-          const res = await client.request('GET', '/v2/', { expect: [200] });
-          res.resume();
-        } catch (err) {
-          if (err instanceof RegistryError) {
-            throw new DiagnosticError(error('login/failed', `login to ${registry} failed: ${err.message}`));
-          }
-          throw err;
-        } finally {
-          client.close();
-        }
-        storeCredentials(parseRegistryRef(`${registry}/x`).registry, creds);
-        process.stderr.write(`Login succeeded; credentials stored in ${dockerConfigFile()}\n`);
-      },
-    );
+    .action(async (registry: string, flags: LoginFlags) => {
+      const { loginCommand } = await import('./push-action.js');
+      await loginCommand(registry, flags);
+    });
 }

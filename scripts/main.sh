@@ -56,6 +56,10 @@ for t in "${types[@]}"; do
     docker) echo "  ${dest[$t]}   docker load -i ${dest[$t]} && docker run --rm rootc/hello" ;;
     rootfs) echo "  ${dest[$t]}   docker import ${dest[$t]} rootc/hello-flat && docker run --rm rootc/hello-flat /bin/bash -c 'ls /'" ;;
     oci) echo "  ${dest[$t]}/   umoci unpack --image ${dest[$t]}:latest bundle   (or skopeo copy oci:${dest[$t]}:latest docker-daemon:rootc/hello:latest)" ;;
-    aci) echo "  ${dest[$t]}   actool validate ${dest[$t]} && actool cat-manifest ${dest[$t]}" ;;
+    aci)
+      # actool is not a Debian binary: scripts/setup.sh (full, not --main) builds it into /var/cache/rootc-test/bin.
+      actool=$(command -v actool || echo /var/cache/rootc-test/bin/actool)
+      echo "  ${dest[$t]}   $actool validate ${dest[$t]} && $actool cat-manifest ${dest[$t]}" ;;
   esac
 done
+echo "[main] the other samples need a Debian mirror: rootc build samples/<name> -o type=docker,dest=out/<name>.tar (sizes: docs/samples.md)"

@@ -115,7 +115,7 @@ export class LspClient {
   }
 
   /** The diagnostics published for the document's current version (waits for them). */
-  async diagnosticsFor(uri: string, timeoutMs = 10_000): Promise<LspDiagnostic[]> {
+  async diagnosticsFor(uri: string, timeoutMs = 30_000): Promise<LspDiagnostic[]> {
     const want = this.versions.get(uri);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -140,7 +140,7 @@ export class LspClient {
   }
 
   /** The next diagnostics published for the document after `count` notifications. */
-  async nextDiagnostics(uri: string, count: number, timeoutMs = 10_000): Promise<LspDiagnostic[]> {
+  async nextDiagnostics(uri: string, count: number, timeoutMs = 30_000): Promise<LspDiagnostic[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.published(uri) <= count) {
       if (Date.now() > deadline) throw new Error(`no new diagnostics for ${uri}\n${this.stderr}`);

@@ -17,7 +17,7 @@ import {
 } from './helpers.js';
 
 // The server over stdio, as an editor runs it (`npm run build` first: it spawns bin/rootc.js).
-beforeAll(startServer, 30_000);
+beforeAll(startServer, 120_000);
 afterAll(async () => {
   expect(await stopServer()).toBe(0);
 });

@@ -2,6 +2,7 @@
  * Every sample builds, loads into a real dockerd and prints what its README says.
  * The debootstrap-based samples share one rootc cache for the whole run (the one test/e2e/bases.test.ts uses
  * too), so each distinct `FROM debootstrap …` is paid for once per run; each build's time is logged.
+ * debian-minimal (plain minbase, as bases.test.ts) comes last, by when that file has usually made the tree.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -87,6 +88,17 @@ describe('samples that debootstrap', () => {
     expect(id.stdout).toBe('uid=65532(nonroot) gid=65532(nonroot) groups=65532(nonroot)\n');
   }, 1_500_000);
 
+  it('static-app: only the static binary (and passwd/group) in the image, run as nonroot', async () => {
+    const { ref, image } = await buildSample('static-app', debootstrapCacheEnv());
+    expect(image.Size).toBeLessThan(2_000_000);
+    const run = await dockerRun(ref);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe('Hello from a static C program: Linux, pid 1, uid 65532\n');
+    // No shell, no loader: nothing but /hello can run.
+    const sh = await dockerRun(ref, [], { args: ['--entrypoint', '/bin/sh'] });
+    expect(sh.exitCode).not.toBe(0);
+  }, 1_500_000);
+
   it('debian-minimal: one layer, no docs, a non-root user, under 80 MB', async () => {
     const { ref, image } = await buildSample('debian-minimal', debootstrapCacheEnv());
     expect(image.RootFS.Layers).toHaveLength(1);
@@ -102,16 +114,5 @@ describe('samples that debootstrap', () => {
     // Flattening kept modes and owners: su is still setuid root, the home belongs to app.
     const stat = await dockerRun(ref, ['stat', '-c', '%a %U', '/usr/bin/su', '/home/app']);
     expect(stat.stdout).toBe('4755 root\n755 app\n');
-  }, 1_500_000);
-
-  it('static-app: only the static binary (and passwd/group) in the image, run as nonroot', async () => {
-    const { ref, image } = await buildSample('static-app', debootstrapCacheEnv());
-    expect(image.Size).toBeLessThan(2_000_000);
-    const run = await dockerRun(ref);
-    expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.stdout).toBe('Hello from a static C program: Linux, pid 1, uid 65532\n');
-    // No shell, no loader: nothing but /hello can run.
-    const sh = await dockerRun(ref, [], { args: ['--entrypoint', '/bin/sh'] });
-    expect(sh.exitCode).not.toBe(0);
   }, 1_500_000);
 });

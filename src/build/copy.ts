@@ -23,6 +23,7 @@ import {
 import path from 'node:path';
 import { byteOrder } from '../context/context.js';
 import { cleanImagePath, resolveInRoot } from '../fsutil/securejoin.js';
+import { nodePlaceholder } from '../tar/tree.js';
 
 export interface CopySource {
   /** Host path of the source (already resolved inside its own root). */
@@ -159,7 +160,9 @@ function copyEntry(
     stats.files++;
     return;
   }
-  if (!st.isFile()) throw new CopyError(`cannot copy ${src}: not a regular file, directory or symlink`);
+  // A rootless build's stand-in for a device node (see NODE_PLACEHOLDER_XATTR) is refused like the node itself.
+  if (!st.isFile() || (st.size === 0 && nodePlaceholder(src)))
+    throw new CopyError(`cannot copy ${src}: not a regular file, directory or symlink`);
   copyFileSync(src, target);
   lchownSync(target, uid, gid);
   chmodSync(target, mode);

@@ -27,6 +27,7 @@ import { cleanImagePath, resolveInRoot } from '../fsutil/securejoin.js';
 import type { BlobStore } from '../image/blobstore.js';
 import type { Image } from '../image/image.js';
 import type { AddStep, CopyStep, Step } from '../lower/ir.js';
+import { inUserNamespace } from '../sandbox/namespace.js';
 import { runStep } from '../sandbox/run.js';
 import { resolveUser } from '../sandbox/users.js';
 import { ensureWorkdir } from '../sandbox/workdir.js';
@@ -110,7 +111,19 @@ async function executeRun(step: Extract<Step, { op: 'run' }>, env: StepEnv): Pro
     const tail = result.outputTail.length
       ? `; last output:\n${result.outputTail.map((l) => `    ${l}`).join('\n')}`
       : '';
-    throw new DiagnosticError(error('build/run-failed', `RUN ${how}${tail}`));
+    // A user namespace may not mknod (nor use ids outside its map): say so instead of leaving a bare EPERM.
+    const notes =
+      inUserNamespace() && result.outputTail.some((l) => /mknod|Operation not permitted/i.test(l))
+        ? [
+            {
+              message:
+                'this is a rootless build: a user namespace cannot create device nodes (mknod); put them in the base tarball (they are kept in the layers) or build as root',
+            },
+          ]
+        : [];
+    throw new DiagnosticError(
+      error('build/run-failed', `RUN ${how}${tail}`, undefined, notes.length > 0 ? { notes } : undefined),
+    );
   }
 }
 

@@ -13,6 +13,7 @@ import type { LayerCompression } from '../image/layer.js';
 import type { IR } from '../lower/ir.js';
 import type { ClientOptions } from '../registry/client.js';
 import { parseRegistryRef } from '../registry/reference.js';
+import { inUserNamespace } from '../sandbox/namespace.js';
 import { outputPreflight, outputWriters } from '../writers/index.js';
 import { BuildInterpreter, type InterpretResult } from './interpreter.js';
 import type { OutputSpec } from './outputs.js';
@@ -43,6 +44,7 @@ export interface BuildImageResult {
 
 export async function buildImage(opts: BuildImageOptions): Promise<BuildImageResult> {
   const started = Date.now();
+  checkCacheOwner(opts.cacheDir);
   for (const output of opts.outputs) {
     if (!outputWriters[output.type]) {
       throw new DiagnosticError(
@@ -114,6 +116,42 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     ...(opts.tags[0] ? { image: opts.tags[0] } : {}),
   });
   return { warnings: result.warnings, result };
+}
+
+/**
+ * A root build must not write into a cache another user owns (`sudo -E rootc build` keeps that user's
+ * XDG_CACHE_HOME): the files it would leave there (snapshots hold files of uid 0, 1000… as their real
+ * owners, which is what makes them snapshots) could not be deleted by that user, and chowning them to the
+ * user would corrupt them. So refuse, and say which cache to use instead. Decided by the owner of the cache
+ * dir, or of its nearest existing ancestor; a user namespace's root is the caller, so rootless is never refused.
+ */
+export function checkCacheOwner(cacheDir: string): void {
+  if (process.getuid?.() !== 0 || inUserNamespace()) return;
+  let dir = path.resolve(cacheDir);
+  for (;;) {
+    const st = statSync(dir, { throwIfNoEntry: false });
+    if (st) {
+      if (st.uid === 0) return;
+      throw new DiagnosticError(
+        error(
+          'build/cache-owner',
+          `refusing to build as root into ${cacheDir}: ${dir} belongs to uid ${st.uid}, who could not delete the root-owned files the build would leave there`,
+          undefined,
+          {
+            notes: [
+              {
+                message:
+                  'build as that user (rootless builds give the same bytes), or give root a cache of its own: XDG_CACHE_HOME=/root/.cache or ROOTC_CACHE_DIR=DIR',
+              },
+            ],
+          },
+        ),
+      );
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
 }
 
 /** What determines an output's bytes: the image (config, layers, annotations), the output spec, tags, epoch. */

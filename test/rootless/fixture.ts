@@ -127,6 +127,7 @@ COPY --from=build /bin/busybox /bin/busybox
 COPY --from=build --chown=1000:1000 /out /out
 COPY --from=build /etc /etc
 COPY --from=build /home/app /home/app
+ADD base.tar /unpacked/
 `;
 
 /** A context dir with base.tar, hello.txt and both Rootfiles, readable by every user. */

@@ -74,7 +74,7 @@ describe('rootless builds give the same bytes as root builds', () => {
     for (const name of Object.keys(rootfiles)) await both(['-f', path.join(src, name)], src);
   }, 170_000);
 
-  it('multi-stage (COPY --from a stage, --chown)', async () => {
+  it('multi-stage (COPY --from a stage, --chown), ADD of a local tar with device nodes', async () => {
     await both(['-f', path.join(ctx, 'Rootfile.multi')], ctx);
   }, 170_000);
 });

@@ -144,7 +144,7 @@ let buildahCold;
 let buildahWarm;
 if (spawnSync('which', ['buildah']).status === 0) {
   const storage = ['--root', join(work, 'buildah/root'), '--runroot', join(work, 'buildah/run'), '--storage-driver', 'vfs'];
-  const bud = () => timed('buildah', [...storage, 'bud', '--isolation=chroot', '--network=none', '-q', '-t', 'bench/w1', '-f', join(ctx, 'Dockerfile'), ctx]);
+  const bud = () => timed('buildah', [...storage, 'bud', '--isolation=chroot', '-q', '-t', 'bench/w1', '-f', join(ctx, 'Dockerfile'), ctx]);
   try {
     log('bench: buildah cold bud…');
     buildahCold = bud();

@@ -5,17 +5,22 @@
  * loaded once per build and written back (temp + rename) only when something new was hashed.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync, type Stats, statSync } from 'node:fs';
 import path from 'node:path';
 import { atomicWrite } from './store.js';
 
 interface Entry {
-  /** `dev:ino:size:mtimeNs:ctimeNs` */
+  /** `dev:ino:size:mtimeMs:ctimeMs` (sub-millisecond precision) */
   id: string;
   sha256: string;
 }
 
 const MAX_ENTRIES = 200_000;
+
+/** Changes whenever the file's content can have changed: ctime moves on every write and cannot be set. */
+function identity(st: Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
 
 export class FileDigestCache {
   private readonly entries = new Map<string, Entry>();
@@ -25,25 +30,26 @@ export class FileDigestCache {
     if (!file) return;
     try {
       const data = JSON.parse(readFileSync(file, 'utf8')) as { version: number; entries: [string, Entry][] };
-      if (data.version === 1) for (const [k, v] of data.entries) this.entries.set(k, v);
+      if (data.version === 2) for (const [k, v] of data.entries) this.entries.set(k, v);
     } catch {
       // Missing or damaged: start empty; it is only a cache.
     }
   }
 
-  /** `sha256:<hex>` of a regular file's content. */
-  async digest(file: string): Promise<string> {
+  /**
+   * `sha256:<hex>` of a regular file's content. Pass a stat the caller already has (a directory
+   * walk) as `stat`, so an unchanged file costs no system call at all.
+   */
+  async digest(file: string, stat?: Stats): Promise<string> {
     const abs = path.resolve(file);
-    const st = statSync(abs, { bigint: true });
-    const id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const id = identity(stat ?? statSync(abs));
     const known = this.entries.get(abs);
     if (known && known.id === id) return `sha256:${known.sha256}`;
     const h = createHash('sha256');
     for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
     const sha256 = h.digest('hex');
     // A file modified while we read it gets a new ctime: then do not remember this digest.
-    const after = statSync(abs, { bigint: true });
-    if (`${after.dev}:${after.ino}:${after.size}:${after.mtimeNs}:${after.ctimeNs}` === id) {
+    if (identity(statSync(abs)) === id) {
       this.entries.set(abs, { id, sha256 });
       this.dirty = true;
     }
@@ -55,7 +61,7 @@ export class FileDigestCache {
     const all = [...this.entries];
     atomicWrite(
       this.file,
-      JSON.stringify({ version: 1, entries: all.slice(Math.max(0, all.length - MAX_ENTRIES)) }),
+      JSON.stringify({ version: 2, entries: all.slice(Math.max(0, all.length - MAX_ENTRIES)) }),
     );
     this.dirty = false;
   }

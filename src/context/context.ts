@@ -141,7 +141,7 @@ export class BuildContext {
         const sub = entry.rel === source ? '.' : entry.rel.slice(source === '.' ? 0 : source.length + 1);
         h.update(`${sub}\0${st.mode.toString(8)}\0`);
         if (st.isSymbolicLink()) h.update(`link\0${readlinkSync(entry.abs)}\0`);
-        else if (st.isFile()) h.update(`file\0${await this.digests.digest(entry.abs)}\0`);
+        else if (st.isFile()) h.update(`file\0${await this.digests.digest(entry.abs, st)}\0`);
         else h.update('\0');
       }
     }

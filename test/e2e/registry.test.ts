@@ -47,90 +47,99 @@ describe('registry push and pull', () => {
 
   it('pushes an image that skopeo sees and docker runs; a second push uploads nothing; another repository mounts', async () => {
     const reg = await startRegistry();
-    const cache = await tempDir('reg-cache');
-    const ctx = await busyboxContext();
-    const ref = `${reg.address}/rootc/hello:1`;
-    const first = await runRootc(['build', '-t', ref, '--push', '--progress=json', ctx], {
-      env: { ROOTC_CACHE_DIR: cache },
-    });
-    expect(first.exitCode, first.stderr).toBe(0);
-    expect(
-      events(first.stdout).filter((e) => e.type === 'push-blob' && e.action === 'uploaded').length,
-    ).toBeGreaterThan(1);
+    try {
+      const cache = await tempDir('reg-cache');
+      const ctx = await busyboxContext();
+      const ref = `${reg.address}/rootc/hello:1`;
+      const first = await runRootc(['build', '-t', ref, '--push', '--progress=json', ctx], {
+        env: { ROOTC_CACHE_DIR: cache },
+      });
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(
+        events(first.stdout).filter((e) => e.type === 'push-blob' && e.action === 'uploaded').length,
+      ).toBeGreaterThan(1);
 
-    const inspect = await skopeo(['inspect', '--tls-verify=false', `docker://${ref}`]);
-    expect(JSON.parse(inspect.stdout).Architecture).toBe('amd64');
-    const out = await tempDir('reg-out');
-    const local = uniqueRef('from-registry');
-    await skopeo([
-      'copy',
-      '--src-tls-verify=false',
-      `docker://${ref}`,
-      `docker-archive:${out}/img.tar:${local}`,
-    ]);
-    await dockerLoad(path.join(out, 'img.tar'));
-    const c = await dockerRun(local);
-    expect(c.stdout.trim()).toBe('hello from the registry');
+      const inspect = await skopeo(['inspect', '--tls-verify=false', `docker://${ref}`]);
+      expect(JSON.parse(inspect.stdout).Architecture).toBe('amd64');
+      const out = await tempDir('reg-out');
+      const local = uniqueRef('from-registry');
+      await skopeo([
+        'copy',
+        '--src-tls-verify=false',
+        `docker://${ref}`,
+        `docker-archive:${out}/img.tar:${local}`,
+      ]);
+      await dockerLoad(path.join(out, 'img.tar'));
+      const c = await dockerRun(local);
+      expect(c.stdout.trim()).toBe('hello from the registry');
 
-    const again = await runRootc(['push', '--progress=json', ref], { env: { ROOTC_CACHE_DIR: cache } });
-    expect(again.exitCode, again.stderr).toBe(0);
-    const pushed = events(again.stdout).filter((e) => e.type === 'push-blob');
-    expect(pushed.length).toBeGreaterThan(1);
-    expect(pushed.every((e) => e.action === 'exists')).toBe(true);
+      const again = await runRootc(['push', '--progress=json', ref], { env: { ROOTC_CACHE_DIR: cache } });
+      expect(again.exitCode, again.stderr).toBe(0);
+      const pushed = events(again.stdout).filter((e) => e.type === 'push-blob');
+      expect(pushed.length).toBeGreaterThan(1);
+      expect(pushed.every((e) => e.action === 'exists')).toBe(true);
 
-    const other = await runRootc(['push', '--progress=json', ref, `${reg.address}/rootc/other:2`], {
-      env: { ROOTC_CACHE_DIR: cache },
-    });
-    expect(other.exitCode, other.stderr).toBe(0);
-    const mounted = events(other.stdout).filter((e) => e.type === 'push-blob');
-    expect(mounted.every((e) => e.action === 'mounted')).toBe(true);
-    await reg.stop();
+      const other = await runRootc(['push', '--progress=json', ref, `${reg.address}/rootc/other:2`], {
+        env: { ROOTC_CACHE_DIR: cache },
+      });
+      expect(other.exitCode, other.stderr).toBe(0);
+      const mounted = events(other.stdout).filter((e) => e.type === 'push-blob');
+      expect(mounted.every((e) => e.action === 'mounted')).toBe(true);
+    } finally {
+      await reg.stop();
+    }
   });
 
   it('builds FROM an image that skopeo pushed', async () => {
     const reg = await startRegistry();
-    const ctx = await busyboxContext();
-    const out = await tempDir('reg-out');
-    const base = await runRootc(['build', '-t', 'base:1', '-o', `type=docker,dest=${out}/base.tar`, ctx]);
-    expect(base.exitCode, base.stderr).toBe(0);
-    await skopeo([
-      'copy',
-      '--dest-tls-verify=false',
-      `docker-archive:${out}/base.tar`,
-      `docker://${reg.address}/base:1`,
-    ]);
+    try {
+      const ctx = await busyboxContext();
+      const out = await tempDir('reg-out');
+      const base = await runRootc(['build', '-t', 'base:1', '-o', `type=docker,dest=${out}/base.tar`, ctx]);
+      expect(base.exitCode, base.stderr).toBe(0);
+      await skopeo([
+        'copy',
+        '--dest-tls-verify=false',
+        `docker-archive:${out}/base.tar`,
+        `docker://${reg.address}/base:1`,
+      ]);
 
-    const ctx2 = await tempDir('reg-ctx2');
-    writeFileSync(
-      path.join(ctx2, 'Rootfile'),
-      `FROM ${reg.address}/base:1\nRUN echo derived > /msg\nCMD ["/bin/cat", "/msg"]\n`,
-    );
-    const ref = uniqueRef('derived');
-    const r = await runRootc([
-      'build',
-      '-t',
-      ref,
-      '--progress=plain',
-      '-o',
-      `type=docker,dest=${out}/derived.tar`,
-      ctx2,
-    ]);
-    expect(r.exitCode, r.stderr).toBe(0);
-    await dockerLoad(path.join(out, 'derived.tar'));
-    expect((await dockerRun(ref)).stdout.trim()).toBe('derived');
-    await reg.stop();
+      const ctx2 = await tempDir('reg-ctx2');
+      writeFileSync(
+        path.join(ctx2, 'Rootfile'),
+        `FROM ${reg.address}/base:1\nRUN echo derived > /msg\nCMD ["/bin/cat", "/msg"]\n`,
+      );
+      const ref = uniqueRef('derived');
+      const r = await runRootc([
+        'build',
+        '-t',
+        ref,
+        '--progress=plain',
+        '-o',
+        `type=docker,dest=${out}/derived.tar`,
+        ctx2,
+      ]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      await dockerLoad(path.join(out, 'derived.tar'));
+      expect((await dockerRun(ref)).stdout.trim()).toBe('derived');
+    } finally {
+      await reg.stop();
+    }
   });
 
   it('reports an unknown image with its reference', async () => {
     const reg = await startRegistry();
-    const ctx = await tempDir('reg-ctx');
-    writeFileSync(path.join(ctx, 'Rootfile'), `FROM ${reg.address}/nope:1\n`);
-    const r = await runRootc(['build', ctx]);
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(
-      new RegExp(`Rootfile:1:1: error: cannot pull ${reg.address}/nope:1: .*not found`),
-    );
-    await reg.stop();
+    try {
+      const ctx = await tempDir('reg-ctx');
+      writeFileSync(path.join(ctx, 'Rootfile'), `FROM ${reg.address}/nope:1\n`);
+      const r = await runRootc(['build', ctx]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(`Rootfile:1:1: error: cannot pull ${reg.address}/nope:1: .*not found`),
+      );
+    } finally {
+      await reg.stop();
+    }
   });
 });
 
@@ -143,37 +152,40 @@ describe('registry auth and TLS', () => {
     const h = await run('htpasswd', ['-Bbn', 'alice', 's3cret'], { reject: true });
     writeFileSync(htpasswd, h.stdout);
     const reg = await startRegistry({ htpasswd });
-    const dockerConfig = await tempDir('docker-config');
-    const env = { DOCKER_CONFIG: dockerConfig, ROOTC_CACHE_DIR: await tempDir('reg-cache') };
-    const ctx = await busyboxContext();
-    const ref = `${reg.address}/secure/app:1`;
+    try {
+      const dockerConfig = await tempDir('docker-config');
+      const env = { DOCKER_CONFIG: dockerConfig, ROOTC_CACHE_DIR: await tempDir('reg-cache') };
+      const ctx = await busyboxContext();
+      const ref = `${reg.address}/secure/app:1`;
 
-    const denied = await runRootc(['build', '-t', ref, '--push', ctx], { env });
-    expect(denied.exitCode).toBe(1);
-    expect(denied.stderr).toMatch(/cannot push .*authentication required/);
-    expect(denied.stderr).not.toMatch(/at .*\.js:\d+/);
-    const inspectDenied = await skopeo(
-      ['inspect', '--tls-verify=false', '--creds', 'alice:s3cret', `docker://${ref}`],
-      { reject: false },
-    );
-    expect(inspectDenied.exitCode).not.toBe(0);
+      const denied = await runRootc(['build', '-t', ref, '--push', ctx], { env });
+      expect(denied.exitCode).toBe(1);
+      expect(denied.stderr).toMatch(/cannot push .*authentication required/);
+      expect(denied.stderr).not.toMatch(/at .*\.js:\d+/);
+      const inspectDenied = await skopeo(
+        ['inspect', '--tls-verify=false', '--creds', 'alice:s3cret', `docker://${ref}`],
+        { reject: false },
+      );
+      expect(inspectDenied.exitCode).not.toBe(0);
 
-    const wrong = await runRootc(['login', '-u', 'alice', '--password-stdin', reg.address], {
-      env,
-      input: 'wrong\n',
-    });
-    expect(wrong.exitCode).toBe(1);
-    expect(wrong.stderr).toMatch(/login to .* failed: .*authentication required/);
+      const wrong = await runRootc(['login', '-u', 'alice', '--password-stdin', reg.address], {
+        env,
+        input: 'wrong\n',
+      });
+      expect(wrong.exitCode).toBe(1);
+      expect(wrong.stderr).toMatch(/login to .* failed: .*authentication required/);
 
-    const ok = await runRootc(['login', '-u', 'alice', '--password-stdin', reg.address], {
-      env,
-      input: 's3cret\n',
-    });
-    expect(ok.exitCode, ok.stderr).toBe(0);
-    const pushed = await runRootc(['push', ref], { env });
-    expect(pushed.exitCode, pushed.stderr).toBe(0);
-    await skopeo(['inspect', '--tls-verify=false', '--creds', 'alice:s3cret', `docker://${ref}`]);
-    await reg.stop();
+      const ok = await runRootc(['login', '-u', 'alice', '--password-stdin', reg.address], {
+        env,
+        input: 's3cret\n',
+      });
+      expect(ok.exitCode, ok.stderr).toBe(0);
+      const pushed = await runRootc(['push', ref], { env });
+      expect(pushed.exitCode, pushed.stderr).toBe(0);
+      await skopeo(['inspect', '--tls-verify=false', '--creds', 'alice:s3cret', `docker://${ref}`]);
+    } finally {
+      await reg.stop();
+    }
   });
 
   it('speaks TLS with a throwaway CA given by --registry-ca, and refuses an unknown CA', async () => {
@@ -227,21 +239,24 @@ describe('registry auth and TLS', () => {
     const reg = await startRegistry({
       tls: { certificate: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') },
     });
-    const ctx = await busyboxContext();
-    const ref = `${reg.address}/tls/app:1`;
-    const env = { ROOTC_CACHE_DIR: await tempDir('reg-cache') };
-    const untrusted = await runRootc(['build', '-t', ref, '--push', ctx], { env });
-    expect(untrusted.exitCode).toBe(1);
-    expect(untrusted.stderr).toMatch(/cannot push .*certificate/i);
-    const trusted = await runRootc(
-      ['build', '-t', ref, '--push', '--registry-ca', path.join(dir, 'ca.pem'), ctx],
-      { env },
-    );
-    expect(trusted.exitCode, trusted.stderr).toBe(0);
-    const certDir = await tempDir('reg-certs');
-    copyFileSync(path.join(dir, 'ca.pem'), path.join(certDir, 'ca.crt'));
-    await skopeo(['inspect', '--cert-dir', certDir, `docker://${ref}`]);
-    await reg.stop();
+    try {
+      const ctx = await busyboxContext();
+      const ref = `${reg.address}/tls/app:1`;
+      const env = { ROOTC_CACHE_DIR: await tempDir('reg-cache') };
+      const untrusted = await runRootc(['build', '-t', ref, '--push', ctx], { env });
+      expect(untrusted.exitCode).toBe(1);
+      expect(untrusted.stderr).toMatch(/cannot push .*certificate/i);
+      const trusted = await runRootc(
+        ['build', '-t', ref, '--push', '--registry-ca', path.join(dir, 'ca.pem'), ctx],
+        { env },
+      );
+      expect(trusted.exitCode, trusted.stderr).toBe(0);
+      const certDir = await tempDir('reg-certs');
+      copyFileSync(path.join(dir, 'ca.pem'), path.join(certDir, 'ca.crt'));
+      await skopeo(['inspect', '--cert-dir', certDir, `docker://${ref}`]);
+    } finally {
+      await reg.stop();
+    }
   });
 });
 

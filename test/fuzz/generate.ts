@@ -1,4 +1,5 @@
 /** Deterministic random Rootfiles and mutations of real ones, for the fuzz tests. */
+import { instructionNames } from '../../src/syntax/lexer.js';
 
 /** mulberry32: a small seeded PRNG. */
 export function prng(seed: number): () => number {
@@ -25,32 +26,8 @@ export class Gen {
   }
 }
 
-const keywords = [
-  'FROM',
-  'RUN',
-  'CMD',
-  'LABEL',
-  'MAINTAINER',
-  'EXPOSE',
-  'ENV',
-  'ADD',
-  'COPY',
-  'ENTRYPOINT',
-  'VOLUME',
-  'USER',
-  'WORKDIR',
-  'ARG',
-  'ONBUILD',
-  'STOPSIGNAL',
-  'HEALTHCHECK',
-  'SHELL',
-  'REMOVE',
-  'INCLUDE',
-  'ANNOTATION',
-  'COPPY',
-  'AS',
-  'NONE',
-];
+// Every instruction, plus words that are not instructions or only sometimes keywords.
+const keywords = [...instructionNames, 'COPPY', 'AS', 'NONE'];
 const pieces = [
   'a',
   'b1',

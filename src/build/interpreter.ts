@@ -141,8 +141,9 @@ export class BuildInterpreter {
       const kind = await detectDriver(this.cache.snapshotsDir);
       this.driver = openDriver(kind, this.cache.dir);
       // Work dirs of builds that were killed (SIGKILL leaves no mount, but may leave a directory).
-      await this.driver.sweep();
-      await sweepRunScratch();
+      // Best effort: a sweep must never fail a build.
+      await this.driver.sweep().catch(() => 0);
+      await sweepRunScratch().catch(() => 0);
     }
     return this.driver;
   }

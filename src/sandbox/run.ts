@@ -461,8 +461,12 @@ export async function sweepRunScratch(dir: string = tmpdir()): Promise<number> {
     if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
     const full = path.join(dir, name);
     if (mountPoints.some((m) => m === full || m.startsWith(`${full}/`))) continue;
-    await rm(full, { recursive: true, force: true });
-    removed++;
+    try {
+      await rm(full, { recursive: true, force: true });
+      removed++;
+    } catch {
+      // Another user's leftover (e.g. a root build's, seen from a rootless one): not ours to remove.
+    }
   }
   return removed;
 }

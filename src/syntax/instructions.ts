@@ -79,6 +79,16 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
     comments: kwStart === 0 ? line.comments : [],
   };
 
+  /** A `key=value` word split at its first `=` (at `eq`): both parts unquoted, kept as a pair and in args. */
+  const pushKeyValue = (w: Piece, eq: number): void => {
+    const k = arg({ text: w.text.slice(0, eq), start: w.start, end: w.start + eq });
+    const v = arg({ text: w.text.slice(eq + 1), start: w.start + eq + 1, end: w.end });
+    k.value = unq(k.raw);
+    v.value = unq(v.raw);
+    (node.pairs ??= []).push({ key: k, value: v, legacy: false });
+    node.args.push(k, v);
+  };
+
   /** parseMaybeJSON (`list` false) / parseMaybeJSONToList (`list` true). */
   const maybeJson = (r: string, base: number, list: boolean): void => {
     if (r === '' && !list) return;
@@ -152,12 +162,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
           );
           continue;
         }
-        const kp = { text: w.text.slice(0, eq), start: w.start, end: w.start + eq };
-        const vp = { text: w.text.slice(eq + 1), start: w.start + eq + 1, end: w.end };
-        const k = arg(kp, unq(kp.text));
-        const v = arg(vp, unq(vp.text));
-        node.pairs.push({ key: k, value: v, legacy: false });
-        node.args.push(k, v);
+        pushKeyValue(w, eq);
       }
       break;
     }
@@ -172,12 +177,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
           node.args.push(k, { value: '', raw: '', range: range(rs + w.end, rs + w.end) });
           continue;
         }
-        const kp = { text: w.text.slice(0, eq), start: w.start, end: w.start + eq };
-        const vp = { text: w.text.slice(eq + 1), start: w.start + eq + 1, end: w.end };
-        const k = arg(kp, unq(kp.text));
-        const v = arg(vp, unq(vp.text));
-        node.pairs.push({ key: k, value: v, legacy: false });
-        node.args.push(k, v);
+        pushKeyValue(w, eq);
       }
       break;
     }
@@ -200,12 +200,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
           );
           continue;
         }
-        const kp = { text: w.text.slice(0, eq), start: w.start, end: w.start + eq };
-        const vp = { text: w.text.slice(eq + 1), start: w.start + eq + 1, end: w.end };
-        const k = arg(kp, unq(kp.text));
-        const v = arg(vp, unq(vp.text));
-        node.pairs.push({ key: k, value: v, legacy: false });
-        node.args.push(k, v);
+        pushKeyValue(w, eq);
       }
       break;
     }

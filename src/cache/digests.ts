@@ -4,9 +4,9 @@
  * digest is still of the content: a file whose stat changed is hashed again. One JSON file per cache,
  * loaded once per build and written back (temp + rename) only when something new was hashed.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, type Stats, statSync } from 'node:fs';
+import { readFileSync, type Stats, statSync } from 'node:fs';
 import path from 'node:path';
+import { hashFileSync } from '../fsutil/hash.js';
 import { atomicWrite } from './store.js';
 
 interface Entry {
@@ -45,9 +45,7 @@ export class FileDigestCache {
     const id = identity(stat ?? statSync(abs));
     const known = this.entries.get(abs);
     if (known && known.id === id) return `sha256:${known.sha256}`;
-    const h = createHash('sha256');
-    for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-    const sha256 = h.digest('hex');
+    const sha256 = hashFileSync(abs);
     // A file modified while we read it gets a new ctime: then do not remember this digest.
     if (identity(statSync(abs)) === id) {
       this.entries.set(abs, { id, sha256 });

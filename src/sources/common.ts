@@ -3,10 +3,9 @@
  * under the cache dir (written by temp name + rename), hashing files, running a tool and collecting its output.
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
-  createReadStream,
   mkdirSync,
   openSync,
   readFileSync,
@@ -17,6 +16,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { DiagnosticError, error, type SourceLocation } from '../diagnostics/diagnostic.js';
+import { hashFileSync } from '../fsutil/hash.js';
 import type { BlobStore } from '../image/blobstore.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/config.js';
 import { imageArchitecture } from '../image/config.js';
@@ -71,9 +71,7 @@ export function localPath(
 }
 
 export async function hashFile(file: string, algorithm: 'sha256' | 'sha512' = 'sha256'): Promise<string> {
-  const h = createHash(algorithm);
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
+  return hashFileSync(file, algorithm);
 }
 
 /** A stored blob's layer media type, from its first bytes (base layers are kept byte for byte). */

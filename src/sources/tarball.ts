@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DiagnosticError, error, type SourceLocation, warning } from '../diagnostics/diagnostic.js';
+import { hashFileSync } from '../fsutil/hash.js';
 import type { BlobStore } from '../image/blobstore.js';
 import { appendLayer, emptyImage } from '../image/image.js';
 import { type Layer, storeLayer } from '../image/layer.js';
@@ -114,12 +115,6 @@ export async function fetchToStore(
   return info.digest;
 }
 
-async function hashFile(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
-}
-
 interface LayerIndex {
   version: number;
   layer: Layer;
@@ -167,7 +162,7 @@ export const tarballSource: Source<TarballSpec> = {
           loc,
         );
       }
-      digest = ctx.digestFile ? await ctx.digestFile(file) : await hashFile(file);
+      digest = ctx.digestFile ? await ctx.digestFile(file) : `sha256:${hashFileSync(file)}`;
       if (expected && digest !== expected) {
         throw fail(
           'source/sha256-mismatch',

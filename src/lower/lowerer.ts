@@ -389,7 +389,12 @@ export class Lowerer {
       };
       return p.onbuild.map((t) => ({ ...t, chain: [...t.chain, frame] }));
     }
-    if (base.kind === 'image' || base.kind === 'docker-archive' || base.kind === 'oci' || base.kind === 'aci') {
+    if (
+      base.kind === 'image' ||
+      base.kind === 'docker-archive' ||
+      base.kind === 'oci' ||
+      base.kind === 'aci'
+    ) {
       // Existing images carry a config (Env, WorkingDir, User, Shell, ONBUILD) that the caller may have read.
       const cfg = this.options.baseConfig?.(base);
       if (!cfg) {

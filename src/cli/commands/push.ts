@@ -1,6 +1,6 @@
 /** `rootc push NAME[:TAG] [DEST]` and `rootc login REGISTRY`: options here, the work in push-action.ts. */
 import type { Command } from 'commander';
-import type { LoginFlags, PushFlags } from './push-action.js';
+import type { LoginFlags } from './push-action.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 

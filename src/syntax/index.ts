@@ -3,29 +3,44 @@
  *
  * Pass 1 (lines.ts) mirrors BuildKit's line handling and yields logical lines with a map back to
  * source offsets; pass 2 (lexer.ts, parser.ts: Chevrotain) parses them, and instructions.ts computes
- * each instruction's arguments with BuildKit's rules.
+ * each instruction's arguments with BuildKit's rules. Files whose lines all have the common shapes
+ * take a hand-written fast path to the same parse (fast.ts) instead of Chevrotain.
  */
 import type { IToken } from 'chevrotain';
 import { type Diagnostic, error as errorDiag } from '../diagnostics/diagnostic.js';
-import type { InstructionNode, ParseResult, RootfileAst } from './ast.js';
+import type { EscapeChar, InstructionNode, ParseResult, RootfileAst } from './ast.js';
 import { SyntaxCodes } from './codes.js';
+import { parseFast } from './fast.js';
 import { buildInstruction } from './instructions.js';
 import { tokenize } from './lexer.js';
 import { type LogicalLine, type RawDiagnostic, rangeToSource, splitLogicalLines } from './lines.js';
-import { parseTokens } from './parser.js';
+import { type ParsedInstruction, parseTokens } from './parser.js';
 import { PositionIndex } from './positions.js';
 
 export type * from './ast.js';
 export { SyntaxCodes } from './codes.js';
 export { chompHeredocContent } from './heredoc.js';
-export { instructionNames } from './lexer.js';
+export { instructionNames } from './keywords.js';
 export { ShlexError, shlex, unquote } from './shlex.js';
 export { parseWords, splitWhitespace } from './words.js';
 
 export function parseRootfile(text: string, file: string): ParseResult {
+  return parseRootfileVia(text, file, 'auto')!;
+}
+
+/**
+ * `parseRootfile` through a chosen pass 2: `auto` (the fast path when it applies, else Chevrotain),
+ * or one of them only (for the tests that hold the two to the same result); `fast` gives undefined
+ * when the fast path does not apply.
+ */
+export function parseRootfileVia(
+  text: string,
+  file: string,
+  via: 'auto' | 'fast' | 'chevrotain',
+): ParseResult | undefined {
   const source = new PositionIndex(text);
   try {
-    return parse(text, file, source);
+    return parse(text, file, source, via);
   } catch (e) {
     // A bug in the parser must not take the caller down: report it as a diagnostic.
     const message = e instanceof Error ? e.message : String(e);
@@ -41,34 +56,33 @@ export function parseRootfile(text: string, file: string): ParseResult {
   }
 }
 
-function parse(text: string, file: string, source: PositionIndex): ParseResult {
+function parse(
+  text: string,
+  file: string,
+  source: PositionIndex,
+  via: 'auto' | 'fast' | 'chevrotain',
+): ParseResult | undefined {
   const pass1 = splitLogicalLines(text);
   const raw: RawDiagnostic[] = [...pass1.diagnostics];
   const instructions: InstructionNode[] = [];
 
-  // Lex all logical lines at once, joined by newlines.
+  // Offsets are those of the logical lines joined by newlines (what Chevrotain lexes).
   const lines = pass1.lines;
-  const bases: number[] = [];
-  let joined = '';
-  for (const l of lines) {
-    bases.push(joined.length);
-    joined += `${l.text}\n`;
+  const bases: number[] = new Array(lines.length);
+  let length = 0;
+  for (let i = 0; i < lines.length; i++) {
+    bases[i] = length;
+    length += lines[i]!.text.length + 1;
   }
-  const lexed = tokenize(joined, pass1.escape);
-  // The lexer's patterns cover every character but `\n`-free words; report anything left anyway.
-  for (const e of lexed.errors) {
-    const at = locate(bases, e.offset);
-    const l = lines[at]!;
-    const [s, en] = rangeToSource(l, e.offset - bases[at]!, e.offset - bases[at]! + e.length);
-    raw.push({
-      severity: 'error',
-      code: SyntaxCodes.invalidInstruction,
-      message: e.message,
-      start: s,
-      end: en,
-    });
+  let parsed = via === 'chevrotain' ? undefined : parseFast(lines, bases, pass1.escape);
+  let parseErrors: RawDiagnostic[] = [];
+  if (!parsed) {
+    if (via === 'fast') return undefined;
+    const chev = parseChevrotain(lines, bases, pass1.escape);
+    raw.push(...chev.lexErrors);
+    parsed = chev.instructions;
+    parseErrors = chev.parseErrors;
   }
-  const { instructions: parsed, errors } = parseTokens(lexed.tokens as IToken[]);
   for (const p of parsed) {
     const at = locate(bases, p.keyword.startOffset);
     const line = lines[at]!;
@@ -76,29 +90,7 @@ function parse(text: string, file: string, source: PositionIndex): ParseResult {
       buildInstruction(p, { line, base: bases[at]!, source, escape: pass1.escape, diagnostics: raw }),
     );
   }
-  for (const e of errors) {
-    const t = e.token;
-    let offset = Number.isFinite(t.startOffset)
-      ? t.startOffset
-      : ('previousToken' in e && (e as { previousToken?: IToken }).previousToken?.startOffset) || 0;
-    if (t.tokenType?.name === 'EOF' || !Number.isFinite(offset)) offset = Math.max(0, joined.length - 1);
-    const at = locate(bases, offset);
-    const l = lines[at];
-    if (!l) continue;
-    const rel = offset - bases[at]!;
-    const [s, en] = rangeToSource(
-      l,
-      rel,
-      rel + Math.max(1, Number.isFinite(t.startOffset) ? t.image.length : 0),
-    );
-    raw.push({
-      severity: 'error',
-      code: SyntaxCodes.invalidInstruction,
-      message: friendly(e.message, t),
-      start: s,
-      end: en,
-    });
-  }
+  raw.push(...parseErrors);
   for (const l of lines) {
     if (l.text.trim() === '' && l.text.length === 0) {
       raw.push({
@@ -144,8 +136,59 @@ function parse(text: string, file: string, source: PositionIndex): ParseResult {
   return { ast, diagnostics };
 }
 
+/** Pass 2 through Chevrotain: the logical lines lexed together, joined by newlines, and parsed. */
+function parseChevrotain(
+  lines: readonly LogicalLine[],
+  bases: readonly number[],
+  esc: EscapeChar,
+): { instructions: ParsedInstruction[]; lexErrors: RawDiagnostic[]; parseErrors: RawDiagnostic[] } {
+  const lexErrors: RawDiagnostic[] = [];
+  const parseErrors: RawDiagnostic[] = [];
+  let joined = '';
+  for (const l of lines) joined += `${l.text}\n`;
+  const lexed = tokenize(joined, esc);
+  // The lexer's patterns cover every character but `\n`-free words; report anything left anyway.
+  for (const e of lexed.errors) {
+    const at = locate(bases, e.offset);
+    const l = lines[at]!;
+    const [s, en] = rangeToSource(l, e.offset - bases[at]!, e.offset - bases[at]! + e.length);
+    lexErrors.push({
+      severity: 'error',
+      code: SyntaxCodes.invalidInstruction,
+      message: e.message,
+      start: s,
+      end: en,
+    });
+  }
+  const { instructions, errors } = parseTokens(lexed.tokens as IToken[]);
+  for (const e of errors) {
+    const t = e.token;
+    let offset = Number.isFinite(t.startOffset)
+      ? t.startOffset
+      : ('previousToken' in e && (e as { previousToken?: IToken }).previousToken?.startOffset) || 0;
+    if (t.tokenType?.name === 'EOF' || !Number.isFinite(offset)) offset = Math.max(0, joined.length - 1);
+    const at = locate(bases, offset);
+    const l = lines[at];
+    if (!l) continue;
+    const rel = offset - bases[at]!;
+    const [s, en] = rangeToSource(
+      l,
+      rel,
+      rel + Math.max(1, Number.isFinite(t.startOffset) ? t.image.length : 0),
+    );
+    parseErrors.push({
+      severity: 'error',
+      code: SyntaxCodes.invalidInstruction,
+      message: friendly(e.message, t),
+      start: s,
+      end: en,
+    });
+  }
+  return { instructions, lexErrors, parseErrors };
+}
+
 /** Index of the logical line containing a lexed-text offset. */
-function locate(bases: number[], offset: number): number {
+function locate(bases: readonly number[], offset: number): number {
   let lo = 0;
   let hi = bases.length - 1;
   while (lo < hi) {

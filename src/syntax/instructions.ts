@@ -4,15 +4,14 @@
  * parseStringsWhitespaceDelimited, parseString, parseNameVal, parseNameOrNameVal, parseHealthConfig,
  * parseSubCommand.
  */
-import type { IToken } from 'chevrotain';
 import type { SourceRange } from '../diagnostics/diagnostic.js';
 import { suggest } from '../diagnostics/suggest.js';
 import type { Arg, EscapeChar, Flag, FromClause, Heredoc, InstructionNode } from './ast.js';
 import { SyntaxCodes } from './codes.js';
 import { parseJson } from './json.js';
-import { instructionNames } from './lexer.js';
+import { instructionNames } from './keywords.js';
 import { type LogicalLine, type RawDiagnostic, rangeToSource } from './lines.js';
-import type { ParsedInstruction } from './parser.js';
+import type { ParsedInstruction, Tok } from './parser.js';
 import type { PositionIndex } from './positions.js';
 import { unquote } from './shlex.js';
 import { isSpace } from './unicode.js';
@@ -85,7 +84,8 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
     const v = arg({ text: w.text.slice(eq + 1), start: w.start + eq + 1, end: w.end });
     k.value = unq(k.raw);
     v.value = unq(v.raw);
-    (node.pairs ??= []).push({ key: k, value: v, legacy: false });
+    node.pairs ??= [];
+    node.pairs.push({ key: k, value: v, legacy: false });
     node.args.push(k, v);
   };
 
@@ -275,7 +275,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
 }
 
 /** End offset (exclusive) of a token; tokens inserted by error recovery have none. */
-function tokEnd(t: IToken): number {
+function tokEnd(t: Tok): number {
   return t.startOffset + t.image.length;
 }
 
@@ -283,7 +283,7 @@ function toSourceStart(line: LogicalLine, offset: number): number {
   return rangeToSource(line, offset, offset + 1)[0];
 }
 
-function toFlag(t: IToken, base: number, range: (a: number, b: number) => SourceRange): Flag {
+function toFlag(t: Tok, base: number, range: (a: number, b: number) => SourceRange): Flag {
   const text = processFlag(t.image);
   const body = text.slice(2);
   const eq = body.indexOf('=');
@@ -317,8 +317,8 @@ function buildFrom(
   report: (code: string, message: string, a: number, b: number) => void,
 ): void {
   const f = p.from!;
-  const off = (t: IToken) => [t.startOffset - cx.base, tokEnd(t) - cx.base] as const;
-  const arg = (t: IToken): Arg => {
+  const off = (t: Tok) => [t.startOffset - cx.base, tokEnd(t) - cx.base] as const;
+  const arg = (t: Tok): Arg => {
     const [a, b] = off(t);
     return { value: t.image, raw: t.image, range: range(a, b) };
   };

@@ -11,6 +11,16 @@
 import type { ILexingResult, IToken, Lexer as LexerType, TokenType } from 'chevrotain';
 import type { EscapeChar } from './ast.js';
 import { createToken, Lexer } from './chevrotain.js';
+import {
+  type Family,
+  familyOf,
+  flagPattern,
+  type InstructionName,
+  instructionNames,
+  wordPattern,
+} from './keywords.js';
+
+export { type Family, familyOf, type InstructionName, instructionNames } from './keywords.js';
 
 export const Newline = createToken({ name: 'Newline', pattern: /\n/, line_breaks: true });
 export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\v\f\r]+/, group: Lexer.SKIPPED });
@@ -25,14 +35,10 @@ export const DashDash = createToken({ name: 'DashDash', pattern: Lexer.NA, categ
 /** `--name[=value]`; quotes group spaces, backslash escapes (always backslash, as in BuildKit). */
 export const Flag = createToken({
   name: 'Flag',
-  pattern: /--(?:[^ \t\n\v\f\r"'\\]|\\[^\n]?|"(?:[^"\\\n]|\\[^\n]?)*"?|'(?:[^'\\\n]|\\[^\n]?)*'?)*/,
+  pattern: flagPattern,
   categories: [PlainWord],
 });
 
-function wordPattern(esc: string): RegExp {
-  const e = esc === '\\' ? '\\\\' : esc;
-  return new RegExp(`(?:[^ \\t\\n\\v\\f\\r"'${e}]|${e}[^\\n]?|"(?:[^"${e}\\n]|${e}[^\\n]?)*"?|'[^'\\n]*'?)+`);
-}
 export const WordBackslash = createToken({
   name: 'WordBackslash',
   pattern: wordPattern('\\'),
@@ -77,70 +83,6 @@ function matchRest(text: string, offset: number, tokens: IToken[]): RegExpExecAr
   if (end < 0) end = text.length;
   return [text.slice(offset, end)] as unknown as RegExpExecArray;
 }
-
-/** Dockerfile instructions and rootc's extensions. */
-export const instructionNames = [
-  'FROM',
-  'RUN',
-  'CMD',
-  'LABEL',
-  'MAINTAINER',
-  'EXPOSE',
-  'ENV',
-  'ADD',
-  'COPY',
-  'ENTRYPOINT',
-  'VOLUME',
-  'USER',
-  'WORKDIR',
-  'ARG',
-  'ONBUILD',
-  'STOPSIGNAL',
-  'HEALTHCHECK',
-  'SHELL',
-  'REMOVE',
-  'INCLUDE',
-  'ANNOTATION',
-] as const;
-export type InstructionName = (typeof instructionNames)[number];
-
-export type Family =
-  | 'shell' // RUN CMD ENTRYPOINT SHELL: exec form or one shell string
-  | 'list' // ADD COPY VOLUME REMOVE: exec form or whitespace-separated words
-  | 'words' // EXPOSE: whitespace-separated words
-  | 'string' // USER WORKDIR STOPSIGNAL MAINTAINER: the rest of the line
-  | 'keyValue' // ENV LABEL (incl. legacy `ENV k v`)
-  | 'annotation' // ANNOTATION key=value…
-  | 'arg' // ARG name[=value]…
-  | 'include' // INCLUDE name KEY=VALUE…
-  | 'healthcheck'
-  | 'from'
-  | 'onbuild'
-  | 'unknown';
-
-export const familyOf: Record<InstructionName, Family> = {
-  RUN: 'shell',
-  CMD: 'shell',
-  ENTRYPOINT: 'shell',
-  SHELL: 'shell',
-  ADD: 'list',
-  COPY: 'list',
-  VOLUME: 'list',
-  REMOVE: 'list',
-  EXPOSE: 'words',
-  USER: 'string',
-  WORKDIR: 'string',
-  STOPSIGNAL: 'string',
-  MAINTAINER: 'string',
-  ENV: 'keyValue',
-  LABEL: 'keyValue',
-  ANNOTATION: 'annotation',
-  ARG: 'arg',
-  INCLUDE: 'include',
-  HEALTHCHECK: 'healthcheck',
-  FROM: 'from',
-  ONBUILD: 'onbuild',
-};
 
 /** One token category per instruction family: the grammar has one rule per family. */
 export const familyTokens = new Map<Family, TokenType>();

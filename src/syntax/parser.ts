@@ -19,22 +19,25 @@ import {
   Word,
 } from './lexer.js';
 
+/** What the parse keeps of a token (the fast path, `fast.ts`, makes these without Chevrotain). */
+export type Tok = Pick<IToken, 'image' | 'startOffset' | 'isInsertedInRecovery'>;
+
 export interface ParsedFrom {
-  kind?: IToken;
-  source?: IToken;
-  image?: IToken;
-  as?: IToken;
-  name?: IToken;
-  trailingFlags: IToken[];
-  extra: IToken[];
+  kind?: Tok;
+  source?: Tok;
+  image?: Tok;
+  as?: Tok;
+  name?: Tok;
+  trailingFlags: Tok[];
+  extra: Tok[];
 }
 
 export interface ParsedInstruction {
   family: Family;
-  keyword: IToken;
-  flags: IToken[];
-  dashdash?: IToken;
-  rest: IToken[];
+  keyword: Tok;
+  flags: Tok[];
+  dashdash?: Tok;
+  rest: Tok[];
   from?: ParsedFrom;
   inner?: ParsedInstruction;
 }
@@ -43,9 +46,9 @@ export interface ParsedInstruction {
 export const fromKinds = new Set(['tarball', 'stage3', 'debootstrap', 'docker-archive', 'oci', 'aci']);
 
 interface Tail {
-  flags: IToken[];
-  dashdash?: IToken;
-  rest: IToken[];
+  flags: Tok[];
+  dashdash?: Tok;
+  rest: Tok[];
 }
 
 class RootfileParser extends EmbeddedActionsParser {

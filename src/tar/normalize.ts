@@ -27,9 +27,22 @@ export async function* normalizeMembers(
   const symlinks = new Map<string, string>();
   const kinds = new Map<string, 'dir' | 'other'>();
   const warn = options.onWarning ?? (() => {});
+  /**
+   * Directories whose every component is a directory of this archive (no symlink on the way): a name below
+   * one resolves to itself, so the common entry costs one lookup instead of a walk of its components.
+   * Forgotten, with what is below, when an entry replaces one of them.
+   */
+  const realDirs = new Set<string>(['']);
+  const forgetRealDir = (p: string): void => {
+    if (!realDirs.delete(p)) return;
+    const prefix = `${p}/`;
+    for (const d of realDirs) if (d.startsWith(prefix)) realDirs.delete(d);
+  };
 
   /** Resolves symlinks (made earlier in this archive) in the parent part of `clean`; null on a loop. */
   const resolveParent = (clean: string): string | null => {
+    const slash = clean.lastIndexOf('/');
+    if (realDirs.has(slash < 0 ? '' : clean.slice(0, slash))) return clean;
     const parts = clean.split('/').filter(Boolean);
     const last = parts.pop();
     if (last === undefined) return '';
@@ -94,6 +107,11 @@ export async function* normalizeMembers(
     symlinks.delete(resolved);
     if (spec.type === 'symlink') symlinks.set(resolved, spec.linkname ?? '');
     kinds.set(resolved, spec.type === 'directory' ? 'dir' : 'other');
+    if (spec.type !== 'directory') forgetRealDir(resolved);
+    else {
+      const slash = resolved.lastIndexOf('/');
+      if (realDirs.has(slash < 0 ? '' : resolved.slice(0, slash))) realDirs.add(resolved);
+    }
     yield spec;
   }
 }

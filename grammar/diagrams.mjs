@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSyntaxDiagramsCode } from 'chevrotain';
-import { keywords } from '../dist/syntax/lexer.js';
+import { lexerTokens } from '../dist/syntax/lexer.js';
 import { serializedGrammar } from '../dist/syntax/parser.js';
 
 const RES = 'chevrotain-diagrams/';
@@ -30,7 +30,7 @@ removed by the first pass, see <code>docs/architecture.md</code>). <code>Word</c
 `;
   // Which keywords each keyword category stands for (a category is one alternative of `instruction`).
   const families = new Map();
-  for (const [name, token] of Object.entries(keywords)) {
+  for (const [name, token] of Object.entries(lexerTokens().keywords)) {
     for (const c of token.CATEGORIES ?? []) families.set(c.name, [...(families.get(c.name) ?? []), name]);
   }
   const legend = `<table style="margin:auto">\n${[...families]

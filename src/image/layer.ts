@@ -3,7 +3,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Compression, type CompressOptions, compressStream, decompressStream } from '../tar/compress.js';
 import type { TarEntrySpec } from '../tar/entry.js';
-import { type TarWriteOptions, tarStream } from '../tar/writer.js';
+import { type TarWriteOptions, tarChunks, tarStream } from '../tar/writer.js';
 import type { BlobStore } from './blobstore.js';
 
 export const MEDIA_TYPES = {
@@ -81,6 +81,11 @@ export async function storeLayer(
 ): Promise<Layer> {
   const tarOptions: TarWriteOptions =
     options.clampMtime === undefined ? {} : { clampMtime: options.clampMtime };
+  if ((options.compression ?? 'gzip') === 'none') {
+    // Uncompressed, the blob is the tar: one hash gives digest and diff_id, and the chunks go straight to disk.
+    const blob = await store.putChunks(tarChunks(entries, tarOptions));
+    return { digest: blob.digest, diffId: blob.digest, size: blob.size, mediaType: MEDIA_TYPES.layer.none };
+  }
   return storeTarAsLayer(store, tarStream(entries, tarOptions), options);
 }
 

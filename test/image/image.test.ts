@@ -43,6 +43,26 @@ describe('blob store', () => {
     expect(readdirSync(path.join(store.dir, 'blobs/sha256'))).toEqual([]);
     expect(existsSync(store.path(sha256Digest('partial data')))).toBe(false);
   });
+
+  it('putChunks: many small chunks and big ones, gathered writes, the same blob as put', async () => {
+    const store = new BlobStore(tmp('rootc-blobs-'));
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) chunks.push(Buffer.from(`header ${i}\n`));
+    chunks.push(Buffer.alloc(3 << 20, 7), Buffer.alloc(0), Buffer.from('tail'));
+    const whole = Buffer.concat(chunks);
+    const info = await store.putChunks(chunks);
+    expect(info).toEqual({ digest: sha256Digest(whole), size: whole.length });
+    expect(readFileSync(store.path(info.digest)).equals(whole)).toBe(true);
+    expect((await store.put(Readable.from([whole]))).digest).toBe(info.digest);
+    await expect(store.putChunks([Buffer.from('x')], info.digest)).rejects.toThrow(/digest mismatch/);
+    async function* failing() {
+      yield Buffer.from('partial');
+      throw new Error('producer broke');
+    }
+    await expect(store.putChunks(failing())).rejects.toThrow(/producer broke/);
+    expect(readdirSync(path.join(store.dir, 'tmp'))).toEqual([]);
+    expect(readdirSync(path.join(store.dir, 'blobs/sha256'))).toEqual([info.digest.slice(7)]);
+  });
 });
 
 describe('image values', () => {

@@ -8,13 +8,13 @@ import {
   renameSync,
   statSync,
   unlinkSync,
-  writevSync,
 } from 'node:fs';
 import path from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import { openFileSync } from '../fsutil/readstream.js';
+import { writeChunksSync } from '../fsutil/write.js';
 
 export interface BlobInfo {
   /** `sha256:<hex>` */
@@ -94,38 +94,9 @@ export class BlobStore {
     const temp = this.tempPath();
     const fd = openSync(temp, 'wx', 0o644);
     const hash = createHash('sha256');
-    let size = 0;
+    let size: number;
     try {
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      const flush = (): void => {
-        let bufs = pending;
-        while (bufs.length > 0) {
-          let n = writevSync(fd, bufs);
-          // A short write: drop what went out and go on with the rest.
-          while (n > 0 && bufs.length > 0) {
-            const first = bufs[0]!;
-            if (first.length <= n) {
-              n -= first.length;
-              bufs = bufs.slice(1);
-            } else {
-              bufs = [first.subarray(n), ...bufs.slice(1)];
-              n = 0;
-            }
-          }
-        }
-        pending = [];
-        pendingBytes = 0;
-      };
-      for await (const chunk of chunks) {
-        if (chunk.length === 0) continue;
-        hash.update(chunk);
-        size += chunk.length;
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= 1 << 20 || pending.length >= 512) flush();
-      }
-      flush();
+      size = await writeChunksSync(fd, chunks, (c) => hash.update(c));
     } catch (e) {
       closeSync(fd);
       safeUnlink(temp);

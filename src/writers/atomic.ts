@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { Duplex, Readable } from 'node:stream';
+import { type Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { writeChunksSync } from '../fsutil/write.js';
 
 /**
  * Streams `source` (through `transforms`, e.g. a compressor) into `dest` through a temporary name in the same
@@ -18,6 +19,20 @@ export async function writeFileAtomic(
   const dir = path.dirname(path.resolve(dest));
   mkdirSync(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(dest)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  if (transforms.length === 0 && !(source instanceof Readable)) {
+    // Chunks made in this process (a tar of blobs): gathered synchronous writes, no stream.
+    const fd = openSync(temp, 'wx', 0o644);
+    try {
+      const n = await writeChunksSync(fd, source);
+      closeSync(fd);
+      renameSync(temp, dest);
+      return n;
+    } catch (e) {
+      closeSync(fd);
+      unlinkSync(temp);
+      throw e;
+    }
+  }
   const out = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
   try {
     // biome-ignore lint/suspicious/noExplicitAny: pipeline's overloads cannot type a spread of stages

@@ -11,7 +11,7 @@ import {
 } from '../image/image.js';
 import { MEDIA_TYPES } from '../image/layer.js';
 import type { TarEntrySpec } from '../tar/entry.js';
-import { tarStream } from '../tar/writer.js';
+import { tarChunks } from '../tar/writer.js';
 import { writeFileAtomic } from './atomic.js';
 
 export interface DockerArchiveOptions {
@@ -147,5 +147,5 @@ export async function writeDockerArchive(
     yield file('manifest.json', Buffer.from(JSON.stringify(dockerManifest)));
     yield file('oci-layout', Buffer.from(canonicalJson({ imageLayoutVersion: '1.0.0' })));
   }
-  return writeFileAtomic(dest, tarStream(entries()));
+  return writeFileAtomic(dest, tarChunks(entries()));
 }

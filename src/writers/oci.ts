@@ -27,7 +27,7 @@ import {
 import { type Layer, type LayerCompression, MEDIA_TYPES } from '../image/layer.js';
 import { layerVariant } from '../image/variants.js';
 import type { TarEntrySpec } from '../tar/entry.js';
-import { tarStream } from '../tar/writer.js';
+import { tarChunks } from '../tar/writer.js';
 import { writeFileAtomic } from './atomic.js';
 import { normalizeTag } from './docker.js';
 
@@ -208,7 +208,7 @@ export async function writeOciArchive(
     yield file('index.json', l.index.length, () => Readable.from([l.index]));
     yield file('oci-layout', l.ociLayout.length, () => Readable.from([l.ociLayout]));
   }
-  return writeFileAtomic(dest, tarStream(entries()));
+  return writeFileAtomic(dest, tarChunks(entries()));
 }
 
 /**

@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { imageArchitecture } from '../image/config.js';
 import { appendLayer, emptyImage } from '../image/image.js';
 import { type Layer, storeLayer } from '../image/layer.js';
 import { findHostTool } from '../sandbox/hosttools.js';
+import { inUserNamespace } from '../sandbox/namespace.js';
+import type { TarEntrySpec } from '../tar/entry.js';
 import { walkTree } from '../tar/tree.js';
 import { fail, findExecutable, readJson, runTool, writeJsonAtomic } from './common.js';
 import type { ResolvedSource, Source, SourceContext } from './source.js';
@@ -14,6 +16,12 @@ import type { ResolvedSource, Source, SourceContext } from './source.js';
  * temp dir under the cache, turned into one layer (walkTree → storeLayer) and cached by its arguments (suite,
  * variant, mirror, packages, architecture): a second build does not run debootstrap again. The mirror defaults
  * to the host's own apt source. debootstrap needs root (real, or the build namespace's in rootless mode).
+ *
+ * Rootless, the build namespace's root cannot mknod, and debootstrap makes /dev/null & co. (and tests that it
+ * can, in check_sane_mount). A `mknod` shim first on its PATH (`mknodShim`) makes an empty file instead, bind
+ * mounts the host's node of that name over it for the run (so /dev/null works inside the chroot), and records
+ * it; the walk then turns each recorded file back into its node, so the layer holds the same /dev as a root
+ * build's (the placeholder scheme of tarball bases, NODE_PLACEHOLDER_XATTR, without needing user xattrs).
  */
 export interface DebootstrapSpec {
   suite: string;
@@ -149,6 +157,91 @@ async function removeTree(dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * The `mknod` debootstrap runs on the host side in a user namespace (see the header). Char and block nodes become
+ * empty files with the asked mode, recorded as `TYPE MAJOR MINOR PATH` lines in `$ROOTC_DEBOOTSTRAP_NODES`; under a
+ * directory named `dev` the host's node of the same name and numbers is bind mounted over the file while
+ * debootstrap runs (its mount namespace takes the mount away). Fifos, which a user namespace may make, go to the
+ * real mknod.
+ */
+export function mknodShim(realMknod: string): string {
+  return `#!/bin/sh
+# rootc: mknod for debootstrap in a user namespace, where the kernel refuses device nodes.
+mode=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -m) mode=$2; shift 2 ;;
+    -m*) mode=\${1#-m}; shift ;;
+    --mode=*) mode=\${1#--mode=}; shift ;;
+    --) shift; break ;;
+    -*) exec ${shellQuote(realMknod)} \${mode:+-m "$mode"} "$@" ;;
+    *) break ;;
+  esac
+done
+case "$2" in
+  c|u) type=char ;;
+  b) type=block ;;
+  *) exec ${shellQuote(realMknod)} \${mode:+-m "$mode"} "$@" ;;
+esac
+[ $# -eq 4 ] || { echo "mknod: expected NAME TYPE MAJOR MINOR" >&2; exit 1; }
+if [ -e "$1" ] || [ -L "$1" ]; then echo "mknod: $1: File exists" >&2; exit 1; fi
+: > "$1" || exit 1
+if [ -n "$mode" ]; then chmod "$mode" "$1" || exit 1; fi
+printf '%s %d %d %s\\n' "$type" "$3" "$4" "$1" >> "$ROOTC_DEBOOTSTRAP_NODES" || exit 1
+host=/dev/$(basename "$1")
+if [ "$(basename "$(dirname "$1")")" = dev ] && [ "$type" = char ] && [ -c "$host" ] &&
+  [ "$(stat -L -c '%t %T' "$host")" = "$(printf '%x %x' "$3" "$4")" ]; then
+  mount --bind "$host" "$1" 2>/dev/null || true
+fi
+exit 0
+`;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The shim's records: path → node, for the files still there as empty regular files. */
+export function readNodeRecords(
+  file: string,
+  target: string,
+): Map<string, { type: 'char' | 'block'; major: number; minor: number }> {
+  const nodes = new Map<string, { type: 'char' | 'block'; major: number; minor: number }>();
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return nodes;
+  }
+  const prefix = `${target.replace(/\/+$/, '')}/`;
+  for (const line of text.split('\n')) {
+    const m = /^(char|block) (\d+) (\d+) (.+)$/.exec(line);
+    if (!m || !m[4]!.startsWith(prefix)) continue;
+    const rel = path.posix.normalize(m[4]!.slice(prefix.length));
+    const st = lstatSync(path.join(target, rel), { throwIfNoEntry: false });
+    if (!st?.isFile()) continue; // removed again (check_sane_mount's test node) or replaced
+    nodes.set(rel, { type: m[1] as 'char' | 'block', major: Number(m[2]), minor: Number(m[3]) });
+  }
+  return nodes;
+}
+
+/** walkTree's entries with the recorded placeholder files turned back into their nodes. */
+async function* withNodes(
+  entries: AsyncIterable<TarEntrySpec>,
+  nodes: Map<string, { type: 'char' | 'block'; major: number; minor: number }>,
+): AsyncGenerator<TarEntrySpec> {
+  for await (const e of entries) {
+    const node = e.type === 'file' ? nodes.get(e.path) : undefined;
+    if (!node) {
+      yield e;
+      continue;
+    }
+    const { size: _size, open: _open, ...rest } = e;
+    // `chunks` is not enumerable: the spread leaves it behind with size and open.
+    yield { ...rest, type: node.type, devmajor: node.major, devminor: node.minor };
+  }
+}
+
 interface DebootstrapIndex {
   version: number;
   args: Record<string, unknown>;
@@ -205,11 +298,22 @@ export const debootstrapSource: Source<DebootstrapSpec> = {
         if (spec.variant) argv.push(`--variant=${spec.variant}`);
         if (include.length > 0) argv.push(`--include=${include.join(',')}`);
         argv.push(spec.suite, target, mirror);
+        let PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+        const nodeRecord = path.join(work, 'nodes');
+        const realMknod = inUserNamespace() ? findExecutable('mknod') : undefined;
+        if (realMknod) {
+          const shimDir = path.join(work, 'bin');
+          mkdirSync(shimDir);
+          writeFileSync(path.join(shimDir, 'mknod'), mknodShim(realMknod), { mode: 0o755 });
+          writeFileSync(nodeRecord, '');
+          PATH = `${shimDir}:${PATH}`;
+        }
         const env: NodeJS.ProcessEnv = {
           ...process.env,
-          PATH: `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+          PATH,
           LC_ALL: 'C',
           DEBIAN_FRONTEND: 'noninteractive',
+          ...(realMknod ? { ROOTC_DEBOOTSTRAP_NODES: nodeRecord } : {}),
         };
         // In a mount and pid namespace of its own: the /proc, /sys and /dev/pts mounts debootstrap makes in the
         // target go away with it, and if rootc dies (pdeathsig) every process it started (dpkg, maintainer
@@ -258,7 +362,8 @@ export const debootstrapSource: Source<DebootstrapSpec> = {
         if (!existsSync(path.join(target, 'usr/bin'))) {
           throw fail('source/debootstrap-failed', `${describe} left no /usr/bin in the tree`, loc);
         }
-        const layer = await storeLayer(ctx.store, walkTree(target), { compression });
+        const nodes = readNodeRecords(nodeRecord, target);
+        const layer = await storeLayer(ctx.store, withNodes(walkTree(target), nodes), { compression });
         index = { version: LAYER_VERSION, args, layer };
         writeJsonAtomic(indexFile, index);
       } finally {

@@ -3,7 +3,8 @@
  * architecture name, and the cache index that lets a second build skip debootstrap. The real run (bookworm
  * minbase, apt-get in docker) is in test/e2e/bases.test.ts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiagnosticError } from '../../src/diagnostics/diagnostic.js';
@@ -13,8 +14,10 @@ import {
   debianArch,
   debootstrapSource,
   hostMirror,
+  mknodShim,
   parseDeb822Sources,
   parseSourcesList,
+  readNodeRecords,
 } from '../../src/sources/debootstrap.js';
 import { tempDirSync } from '../support/index.js';
 
@@ -85,5 +88,38 @@ describe('FROM debootstrap for another platform', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiagnosticError);
     expect((err as DiagnosticError).diagnostics[0]!.code).toBe('source/debootstrap-platform');
+  });
+});
+
+describe('the mknod shim of a rootless debootstrap', () => {
+  it('makes an empty file with the mode for a char or block node and records it; fifos are real', () => {
+    const dir = tempDirSync('mknod-shim');
+    const shim = path.join(dir, 'mknod');
+    const real = execFileSync('sh', ['-c', 'command -v mknod']).toString().trim();
+    writeFileSync(shim, mknodShim(real), { mode: 0o755 });
+    const record = path.join(dir, 'nodes');
+    writeFileSync(record, '');
+    const target = path.join(dir, 'target');
+    mkdirSync(path.join(target, 'etc'), { recursive: true });
+    const env = { ...process.env, ROOTC_DEBOOTSTRAP_NODES: record };
+    const mknod = (...args: string[]) => execFileSync(shim, args, { env, stdio: 'pipe' });
+    // Not under a directory named dev: no bind mount is tried (debootstrap's check_sane_mount node).
+    mknod('-m', '666', path.join(target, 'etc/null'), 'c', '1', '3');
+    mknod('-m660', path.join(target, 'etc/sda'), 'b', '8', '0');
+    mknod(path.join(target, 'etc/gone'), 'c', '1', '5');
+    mknod('-m', '600', path.join(target, 'etc/fifo'), 'p');
+    expect(() => mknod('-m', '666', path.join(target, 'etc/null'), 'c', '1', '3')).toThrow(/File exists/);
+    execFileSync('rm', [path.join(target, 'etc/gone')]);
+
+    const null_ = lstatSync(path.join(target, 'etc/null'));
+    expect(null_.isFile() && null_.size === 0 && (null_.mode & 0o7777) === 0o666).toBe(true);
+    expect(lstatSync(path.join(target, 'etc/sda')).mode & 0o7777).toBe(0o660);
+    expect(lstatSync(path.join(target, 'etc/fifo')).isFIFO()).toBe(true);
+    expect(readFileSync(record, 'utf8').split('\n').filter(Boolean)).toHaveLength(3);
+    // Only what is still there, as an empty regular file, becomes a node.
+    expect([...readNodeRecords(record, target)]).toEqual([
+      ['etc/null', { type: 'char', major: 1, minor: 3 }],
+      ['etc/sda', { type: 'block', major: 8, minor: 0 }],
+    ]);
   });
 });

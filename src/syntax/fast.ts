@@ -13,7 +13,6 @@
  */
 import type { EscapeChar } from './ast.js';
 import { type Family, familyOf, flagPattern, wordPattern } from './keywords.js';
-import type { LogicalLine } from './lines.js';
 import type { ParsedFrom, ParsedInstruction, Tok } from './parser.js';
 
 const families = new Map<string, Family>(Object.entries(familyOf));
@@ -33,48 +32,40 @@ function isLetter(c: number): boolean {
 }
 
 /**
- * The parsed instructions of the logical lines (each at `bases[i]` in the lexed text, as the
- * Chevrotain path numbers offsets), or undefined when a line needs the Chevrotain path.
+ * The parsed instruction of one logical line (at `base` in the lexed text, as the Chevrotain path
+ * numbers offsets): null for an empty line, undefined when the line needs the Chevrotain path.
  */
-export function parseFast(
-  lines: readonly LogicalLine[],
-  bases: readonly number[],
+export function parseFastLine(
+  text: string,
+  base: number,
   esc: EscapeChar,
-): ParsedInstruction[] | undefined {
-  const out: ParsedInstruction[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const text = lines[i]!.text;
-    const n = text.length;
-    if (n === 0) continue;
-    const base = bases[i]!;
-    let p = 0;
-    while (p < n && isLetter(text.charCodeAt(p))) p++;
-    // The lexer's keyword check: a word of at most 11 letters.
-    if (p === 0 || p > 11 || (p < n && !isBlank(text.charCodeAt(p)))) return undefined;
-    const image = text.slice(0, p);
-    const family = families.get(image.toUpperCase());
-    if (family === undefined || family === 'onbuild') return undefined;
-    const keyword: Tok = { image, startOffset: base };
-    const flags: Tok[] = [];
-    for (;;) {
-      while (p < n && isBlank(text.charCodeAt(p))) p++;
-      if (p + 1 >= n || text.charCodeAt(p) !== 0x2d || text.charCodeAt(p + 1) !== 0x2d) break;
-      flagRe.lastIndex = p;
-      const flag = flagRe.exec(text)![0];
-      if (flag === '--') return undefined; // DashDash
-      flags.push({ image: flag, startOffset: base + p });
-      p += flag.length;
-    }
-    if (family !== 'from') {
-      const rest: Tok[] = p < n ? [{ image: text.slice(p), startOffset: base + p }] : [];
-      out.push({ family, keyword, flags, rest });
-      continue;
-    }
-    const from = fromWords(text, p, base, esc);
-    if (!from) return undefined;
-    out.push({ family, keyword, flags, rest: [], from });
+): ParsedInstruction | null | undefined {
+  const n = text.length;
+  if (n === 0) return null;
+  let p = 0;
+  while (p < n && isLetter(text.charCodeAt(p))) p++;
+  // The lexer's keyword check: a word of at most 11 letters.
+  if (p === 0 || p > 11 || (p < n && !isBlank(text.charCodeAt(p)))) return undefined;
+  const image = text.slice(0, p);
+  const family = families.get(image.toUpperCase());
+  if (family === undefined || family === 'onbuild') return undefined;
+  const keyword: Tok = { image, startOffset: base };
+  const flags: Tok[] = [];
+  for (;;) {
+    while (p < n && isBlank(text.charCodeAt(p))) p++;
+    if (p + 1 >= n || text.charCodeAt(p) !== 0x2d || text.charCodeAt(p + 1) !== 0x2d) break;
+    flagRe.lastIndex = p;
+    const flag = flagRe.exec(text)![0];
+    if (flag === '--') return undefined; // DashDash
+    flags.push({ image: flag, startOffset: base + p });
+    p += flag.length;
   }
-  return out;
+  if (family !== 'from') {
+    const rest: Tok[] = p < n ? [{ image: text.slice(p), startOffset: base + p }] : [];
+    return { family, keyword, flags, rest };
+  }
+  const from = fromWords(text, p, base, esc);
+  return from ? { family, keyword, flags, rest: [], from } : undefined;
 }
 
 /** FROM's words after its flags, when they are `image` or `image AS name` (none a flag). */

@@ -10,10 +10,17 @@ import type { IToken } from 'chevrotain';
 import { type Diagnostic, error as errorDiag } from '../diagnostics/diagnostic.js';
 import type { EscapeChar, InstructionNode, ParseResult, RootfileAst } from './ast.js';
 import { SyntaxCodes } from './codes.js';
-import { parseFast } from './fast.js';
+import { parseFastLine } from './fast.js';
 import { buildInstruction } from './instructions.js';
 import { tokenize } from './lexer.js';
-import { type LogicalLine, type RawDiagnostic, rangeToSource, splitLogicalLines } from './lines.js';
+import {
+  type LinesResult,
+  type LogicalLine,
+  type RawDiagnostic,
+  rangeToSource,
+  scanLogicalLines,
+  splitLogicalLines,
+} from './lines.js';
 import { type ParsedInstruction, parseTokens } from './parser.js';
 import { PositionIndex } from './positions.js';
 
@@ -62,38 +69,17 @@ function parse(
   source: PositionIndex,
   via: 'auto' | 'fast' | 'chevrotain',
 ): ParseResult | undefined {
-  const pass1 = splitLogicalLines(text);
-  const raw: RawDiagnostic[] = [...pass1.diagnostics];
   const instructions: InstructionNode[] = [];
-
-  // Offsets are those of the logical lines joined by newlines (what Chevrotain lexes).
-  const lines = pass1.lines;
-  const bases: number[] = new Array(lines.length);
-  let length = 0;
-  for (let i = 0; i < lines.length; i++) {
-    bases[i] = length;
-    length += lines[i]!.text.length + 1;
-  }
-  let parsed = via === 'chevrotain' ? undefined : parseFast(lines, bases, pass1.escape);
+  // In file order: pass 1's, the lexer's, the instructions', the parser's, empty continuations'.
+  const lexErrors: RawDiagnostic[] = [];
+  const built: RawDiagnostic[] = [];
   let parseErrors: RawDiagnostic[] = [];
-  if (!parsed) {
-    if (via === 'fast') return undefined;
-    const chev = parseChevrotain(lines, bases, pass1.escape);
-    raw.push(...chev.lexErrors);
-    parsed = chev.instructions;
-    parseErrors = chev.parseErrors;
-  }
-  for (const p of parsed) {
-    const at = locate(bases, p.keyword.startOffset);
-    const line = lines[at]!;
-    instructions.push(
-      buildInstruction(p, { line, base: bases[at]!, source, escape: pass1.escape, diagnostics: raw }),
-    );
-  }
-  raw.push(...parseErrors);
-  for (const l of lines) {
-    if (l.text.trim() === '' && l.text.length === 0) {
-      raw.push({
+  const empty: RawDiagnostic[] = [];
+  let count = 0;
+  const emptyLine = (l: LogicalLine) => {
+    count++;
+    if (l.text.length === 0) {
+      empty.push({
         severity: 'error',
         code: SyntaxCodes.missingArgument,
         message: 'a line continuation with no instruction',
@@ -101,9 +87,50 @@ function parse(
         end: l.end,
       });
     }
+  };
+  // Offsets are those of the logical lines joined by newlines (what Chevrotain lexes).
+  let length = 0;
+  let bailed = false;
+  let pass1: Omit<LinesResult, 'lines'>;
+  if (via !== 'chevrotain') {
+    // The fast path, line by line as pass 1 finds them: a line and its tokens are garbage as soon as
+    // its instruction is built.
+    pass1 = scanLogicalLines(text, (line, esc) => {
+      const p = parseFastLine(line.text, length, esc);
+      if (p === undefined) {
+        bailed = true;
+        return false;
+      }
+      if (p !== null) {
+        const cx = { line, base: length, source, escape: esc, diagnostics: built };
+        instructions.push(buildInstruction(p, cx));
+      }
+      length += line.text.length + 1;
+      emptyLine(line);
+      return true;
+    });
+    if (bailed) return via === 'fast' ? undefined : parse(text, file, source, 'chevrotain');
+  } else {
+    const all = splitLogicalLines(text);
+    pass1 = all;
+    const lines = all.lines;
+    const bases: number[] = new Array(lines.length);
+    for (let i = 0; i < lines.length; i++) {
+      bases[i] = length;
+      length += lines[i]!.text.length + 1;
+    }
+    const chev = parseChevrotain(lines, bases, all.escape);
+    lexErrors.push(...chev.lexErrors);
+    parseErrors = chev.parseErrors;
+    for (const p of chev.instructions) {
+      const at = locate(bases, p.keyword.startOffset);
+      const cx = { line: lines[at]!, base: bases[at]!, source, escape: all.escape, diagnostics: built };
+      instructions.push(buildInstruction(p, cx));
+    }
+    for (const l of lines) emptyLine(l);
   }
-
-  if (lines.length === 0) {
+  const raw = pass1.diagnostics.concat(lexErrors, built, parseErrors, empty);
+  if (count === 0) {
     raw.push({
       severity: 'error',
       code: SyntaxCodes.noInstructions,

@@ -98,10 +98,26 @@ export function rangeToSource(line: LogicalLine, start: number, end: number): [n
 }
 
 export function splitLogicalLines(text: string): LinesResult {
+  const lines: LogicalLine[] = [];
+  const rest = scanLogicalLines(text, (line) => {
+    lines.push(line);
+    return true;
+  });
+  return { lines, ...rest };
+}
+
+/**
+ * `splitLogicalLines`, handing each logical line to `onLine` as soon as it is complete (with the
+ * escape token, final by then), so a caller can process it and let it go; `onLine` returns false to
+ * stop the scan.
+ */
+export function scanLogicalLines(
+  text: string,
+  onLine: (line: LogicalLine, esc: EscapeChar) => boolean,
+): Omit<LinesResult, 'lines'> {
   const diagnostics: RawDiagnostic[] = [];
   const directives: RawDirective[] = [];
   const comments: RawComment[] = [];
-  const lines: LogicalLine[] = [];
 
   // Physical lines: [start, contentEnd) without the trailing \r\n run, next = start of next line.
   const starts: number[] = [];
@@ -266,7 +282,6 @@ export function splitLogicalLines(text: string): LinesResult {
       heredocs: [],
     };
     pending = [];
-    lines.push(line);
 
     if (canContainHeredoc(logical)) {
       const found = heredocsFromLine(logical);
@@ -319,8 +334,9 @@ export function splitLogicalLines(text: string): LinesResult {
         }
       }
     }
+    if (!onLine(line, escapeToken)) break;
   }
-  return { lines, directives, escape: escapeToken, comments, diagnostics };
+  return { directives, escape: escapeToken, comments, diagnostics };
 }
 
 /** BuildKit's `Node.canContainHeredoc`: RUN/COPY/ADD in shell form, also behind ONBUILD. */

@@ -197,6 +197,7 @@ export class BuildInterpreter {
           compression: this.opts.compression ?? 'none',
           warn: (d) => this.warn(d),
           digestFile: (file) => this.context.digests.digest(file),
+          knownDigest: (file) => this.context.digests.known(file),
           platform: this.opts.ir.platform,
           ...(this.opts.registry ? { registry: this.opts.registry } : {}),
         });

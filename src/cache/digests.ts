@@ -6,7 +6,7 @@
  */
 import { readFileSync, type Stats, statSync } from 'node:fs';
 import path from 'node:path';
-import { hashFileSync } from '../fsutil/hash.js';
+import { hashFileInWorker, hashFileSync } from '../fsutil/hash.js';
 import { atomicWrite } from './store.js';
 
 interface Entry {
@@ -16,6 +16,8 @@ interface Entry {
 }
 
 const MAX_ENTRIES = 200_000;
+/** Files at least this big are hashed on a worker thread. */
+const WORKER_THRESHOLD = 16 << 20;
 
 /** Changes whenever the file's content can have changed: ctime moves on every write and cannot be set. */
 function identity(st: Stats): string {
@@ -42,16 +44,30 @@ export class FileDigestCache {
    */
   async digest(file: string, stat?: Stats): Promise<string> {
     const abs = path.resolve(file);
-    const id = identity(stat ?? statSync(abs));
+    const st = stat ?? statSync(abs);
+    const id = identity(st);
     const known = this.entries.get(abs);
     if (known && known.id === id) return `sha256:${known.sha256}`;
-    const sha256 = hashFileSync(abs);
+    // A big file is hashed on a worker thread, so the caller can work on it meanwhile (see sources/tarball.ts).
+    const sha256 = st.size >= WORKER_THRESHOLD ? await hashFileInWorker(abs) : hashFileSync(abs);
     // A file modified while we read it gets a new ctime: then do not remember this digest.
     if (identity(statSync(abs)) === id) {
       this.entries.set(abs, { id, sha256 });
       this.dirty = true;
     }
     return `sha256:${sha256}`;
+  }
+
+  /** The remembered digest of `file` if its stat identity has not changed since; never reads it. */
+  known(file: string): string | undefined {
+    const abs = path.resolve(file);
+    const entry = this.entries.get(abs);
+    if (!entry) return undefined;
+    try {
+      return entry.id === identity(statSync(abs)) ? `sha256:${entry.sha256}` : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   save(): void {

@@ -24,6 +24,8 @@ export interface SourceContext {
    * builds, so an unchanged 200 MB base tarball is not read again on every rebuild.
    */
   digestFile?: (file: string) => Promise<string>;
+  /** The digest `digestFile` remembers for `file` (unchanged since), without reading it; undefined if none. */
+  knownDigest?: (file: string) => string | undefined;
   /** Registry access (extra CAs, insecure hosts) for sources that pull. */
   registry?: ClientOptions;
   /** The platform the build targets (images with several pick this one). */

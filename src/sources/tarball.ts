@@ -144,9 +144,38 @@ export const tarballSource: Source<TarballSpec> = {
   async resolve(spec: TarballSpec, ctx: SourceContext): Promise<ResolvedSource> {
     const loc = ctx.location;
     const expected = expectedDigest(spec, loc);
+    const compression = ctx.compression ?? 'gzip';
+    const convert = async (open: () => Readable): Promise<LayerIndex> => {
+      const warnings: string[] = [];
+      try {
+        const layer = await tarballToLayer(open, ctx.store, {
+          compression,
+          onWarning: (m) => warnings.push(m),
+        });
+        return { version: NORMALIZE_VERSION, layer, warnings };
+      } catch (e) {
+        if (e instanceof DiagnosticError) throw e;
+        throw fail(
+          'source/tarball-invalid',
+          `${spec.location} is not a readable tar archive: ${(e as Error).message}`,
+          loc,
+        );
+      }
+    };
+    const indexFileOf = (digest: string) =>
+      path.join(ctx.cacheDir, 'sources', 'tarball', `${digest.slice(7)}-${compression}.json`);
+    const cachedIndex = (digest: string): LayerIndex | undefined => {
+      const index = readJson<LayerIndex>(indexFileOf(digest));
+      return index && index.version === NORMALIZE_VERSION && ctx.store.has(index.layer.digest)
+        ? index
+        : undefined;
+    };
+
     let digest: string;
     let open: () => Readable;
     let label: string;
+    /** A conversion started before the digest was known (a local file not seen before: see below). */
+    let early: Promise<LayerIndex> | undefined;
     if (isUrl(spec.location)) {
       digest = await fetchToStore(spec.location, ctx.store, ctx.cacheDir, expected, loc);
       open = () => ctx.store.open(digest);
@@ -162,6 +191,15 @@ export const tarballSource: Source<TarballSpec> = {
           loc,
         );
       }
+      open = () => createReadStream(file, { highWaterMark: 1 << 20 });
+      label = path.basename(spec.location);
+      if (ctx.digestFile && !expected && !ctx.knownDigest?.(file)) {
+        // Not seen before, so most likely never converted either: convert while the digest is computed on a
+        // worker thread (both cores busy instead of one after the other). The conversion depends only on
+        // the content, so its result is right whatever the digest turns out to be.
+        early = convert(open);
+        early.catch(() => {}); // awaited below; an error before then must not be unhandled
+      }
       digest = ctx.digestFile ? await ctx.digestFile(file) : `sha256:${hashFileSync(file)}`;
       if (expected && digest !== expected) {
         throw fail(
@@ -170,28 +208,16 @@ export const tarballSource: Source<TarballSpec> = {
           loc,
         );
       }
-      open = () => createReadStream(file, { highWaterMark: 1 << 20 });
-      label = path.basename(spec.location);
     }
 
-    const compression = ctx.compression ?? 'gzip';
-    const indexFile = path.join(ctx.cacheDir, 'sources', 'tarball', `${digest.slice(7)}-${compression}.json`);
-    let index = readJson<LayerIndex>(indexFile);
-    if (!index || index.version !== NORMALIZE_VERSION || !ctx.store.has(index.layer.digest)) {
-      const warnings: string[] = [];
-      let layer: Layer;
-      try {
-        layer = await tarballToLayer(open, ctx.store, { compression, onWarning: (m) => warnings.push(m) });
-      } catch (e) {
-        if (e instanceof DiagnosticError) throw e;
-        throw fail(
-          'source/tarball-invalid',
-          `${spec.location} is not a readable tar archive: ${(e as Error).message}`,
-          loc,
-        );
-      }
-      index = { version: NORMALIZE_VERSION, layer, warnings };
-      writeJsonAtomic(indexFile, index);
+    let index = cachedIndex(digest);
+    if (early) {
+      const converted = await early;
+      if (!index) writeJsonAtomic(indexFileOf(digest), converted);
+      index ??= converted;
+    } else if (!index) {
+      index = await convert(open);
+      writeJsonAtomic(indexFileOf(digest), index);
     }
     if (index.warnings.length > 0 && ctx.warn) {
       const shown = index.warnings.slice(0, 5).join('; ');

@@ -13,6 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileDigestCache } from '../../src/cache/digests.js';
 import type { Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { BlobStore } from '../../src/image/blobstore.js';
 import { openLayerTar } from '../../src/image/layer.js';
@@ -108,6 +109,34 @@ describe('FROM tarball: formats by magic bytes', () => {
     await expect(
       tarballSource.resolve({ location: 'missing.tar' }, { ...context(), baseDir: src }),
     ).rejects.toThrow(/cannot read tarball/);
+  });
+
+  it('with a digest cache: converts while hashing on a worker when the file is new, reuses both after', async () => {
+    const file = path.join(src, 'big.tar');
+    // Above the digest cache's worker threshold (16 MiB), so the digest really comes from a worker thread.
+    writeFileSync(path.join(src, 'tree/blob'), Buffer.alloc(17 << 20, 1));
+    execFileSync('tar', ['-c', '-f', file, '-C', path.join(src, 'tree'), '.']);
+    const c = context();
+    const digests = new FileDigestCache(path.join(c.cacheDir, 'digests.json'));
+    const ctx: SourceContext = {
+      ...c,
+      digestFile: (f) => digests.digest(f),
+      knownDigest: (f) => digests.known(f),
+    };
+    expect(digests.known(file)).toBeUndefined();
+    const cold = await tarballSource.resolve({ location: file }, ctx);
+    expect(digests.known(file)).toBe(`sha256:${sha(file)}`);
+    const warm = await tarballSource.resolve({ location: file }, ctx);
+    expect(warm).toEqual(cold);
+    // The same layer as the plain path (no digest cache: hash, then convert).
+    expect((await tarballSource.resolve({ location: file }, context())).image.layers).toEqual(
+      cold.image.layers,
+    );
+    const junk = path.join(src, 'junk-big.tar');
+    writeFileSync(junk, Buffer.alloc(17 << 20, 0x41));
+    await expect(tarballSource.resolve({ location: junk }, ctx)).rejects.toThrow(
+      /not a readable tar archive/,
+    );
   });
 });
 

@@ -77,14 +77,6 @@ export async function executeStep(step: Step, env: StepEnv): Promise<void> {
 }
 
 async function executeRun(step: Extract<Step, { op: 'run' }>, env: StepEnv): Promise<void> {
-  if (step.inlineFiles.length > 0) {
-    throw new DiagnosticError(
-      error(
-        'build/unsupported',
-        'RUN heredocs that run as a script file (a shebang line) are not supported yet',
-      ),
-    );
-  }
   const user = await resolveUser(env.rootfs, step.user || env.image.config.config.User);
   const merged = new Map<string, string>();
   for (const e of env.image.config.config.Env ?? []) {
@@ -103,6 +95,7 @@ async function executeRun(step: Extract<Step, { op: 'run' }>, env: StepEnv): Pro
     user,
     workdir: step.workdir,
     network: step.network,
+    ...(step.inlineFiles.length > 0 ? { inlineFiles: step.inlineFiles } : {}),
     onOutput: (l) => env.onOutput(l.line),
     ...(env.signal ? { signal: env.signal } : {}),
   });

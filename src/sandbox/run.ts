@@ -49,6 +49,11 @@ export interface RunStepOptions {
   signal?: AbortSignal;
   /** Where the step's small scratch dir (fstab, /dev and root skeletons, hosts) goes; default the OS tmpdir. */
   scratchDir?: string;
+  /**
+   * Files the command sees read-only under `/dev/pipes/` for this run only, never in the snapshot (a RUN
+   * heredoc with a shebang runs as such a file, as BuildKit does).
+   */
+  inlineFiles?: { path: string; content: string; mode: number }[];
 }
 
 export interface RunStepResult {
@@ -174,6 +179,31 @@ async function makeDevSkeleton(dir: string): Promise<void> {
   await symlink('/proc/self/fd/2', path.join(dir, 'stderr'));
 }
 
+/** Writes the inline files into the /dev skeleton's `pipes/` (returned, to be bound read-only), if any. */
+async function writeInlineFiles(
+  devSkel: string,
+  files: readonly { path: string; content: string; mode: number }[],
+): Promise<string | undefined> {
+  if (files.length === 0) return undefined;
+  const pipes = path.join(devSkel, 'pipes');
+  await mkdir(pipes, { mode: 0o755 });
+  await chmod(pipes, 0o755);
+  for (const f of files) {
+    const name = f.path.startsWith('/dev/pipes/') ? f.path.slice('/dev/pipes/'.length) : '';
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+      throw new DiagnosticError(
+        error(
+          'build/inline-file',
+          `RUN: an inline file must be /dev/pipes/<name>, not ${JSON.stringify(f.path)}`,
+        ),
+      );
+    }
+    await writeFile(path.join(pipes, name), f.content, { mode: f.mode & 0o777, flag: 'wx' });
+    await chmod(path.join(pipes, name), f.mode & 0o777);
+  }
+  return pipes;
+}
+
 /**
  * Runs one RUN command in `rootfs`: a chroot inside new pid, mount, uts and ipc namespaces (and net with
  * `network: 'none'`), with /proc, /sys (read-only), a minimal /dev, the host's resolv.conf and a generated
@@ -233,6 +263,7 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
     const devSkel = path.join(scratch, 'dev');
     const rootAbs = path.resolve(opts.rootfs);
     await makeDevSkeleton(devSkel);
+    const pipes = await writeInlineFiles(devSkel, opts.inlineFiles ?? []);
     const pivotBin = findHostTool('pivot_root');
     const newRoot = pivotBin ? await makeRootSkeleton(path.join(scratch, 'newroot')) : undefined;
     // Where a path of the rootfs is mounted on: inside the new root when there is one.
@@ -251,6 +282,7 @@ export async function runStep(opts: RunStepOptions): Promise<RunStepResult> {
       ['proc', at(procDir), 'proc', 'nosuid,nodev,noexec'],
       sysLine,
       [devSkel, at(devDir), 'none', 'bind,nosuid'],
+      ...(pipes ? [[pipes, at(path.join(devDir, 'pipes')), 'none', 'bind,ro,nosuid,nodev']] : []),
       ...DEV_NODES.map((d) => [`/dev/${d}`, at(path.join(devDir, d)), 'none', 'bind']),
       [
         'devpts',

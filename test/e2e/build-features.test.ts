@@ -147,6 +147,32 @@ CMD ["/bin/sh", "-c", "cat /opt/artifact /opt/unpacked/inside.txt /opt/data.txt 
     expect(r.stderr).toMatch(/about to fail/);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(cacheDir);
   });
+
+  it('runs a RUN heredoc with a shebang as a script file, read-only and left out of the image', async () => {
+    const ctx = await context();
+    writeFileSync(
+      path.join(ctx, 'Rootfile'),
+      `${BUSYBOX_BASE}RUN echo 'app:x:1000:1000::/:/bin/sh' >> /etc/passwd
+USER app
+WORKDIR /tmp
+RUN <<SCRIPT
+#!/bin/sh -e
+echo "script $0 as $(id -u) in $(pwd)" > /tmp/ran
+if echo overwrite > "$0" 2>/dev/null; then echo writable >> /tmp/ran; fi
+SCRIPT
+RUN <<EOF
+echo "plain heredoc body" >> /tmp/ran
+EOF
+`,
+    );
+    const out = await tempDir('features-out');
+    const r = await runRootc(['build', '--progress=plain', '-o', `type=rootfs,dest=${out}/rootfs.tar`, ctx]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const list = await run('tar', ['-tf', path.join(out, 'rootfs.tar')], { reject: true });
+    expect(list.stdout).not.toMatch(/pipes/);
+    const ran = await run('tar', ['-xOf', path.join(out, 'rootfs.tar'), 'tmp/ran'], { reject: true });
+    expect(ran.stdout).toBe('script /dev/pipes/SCRIPT as 1000 in /tmp\nplain heredoc body\n');
+  });
 });
 
 describe('rootc build interrupted', () => {

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { isHostOnlyXattr, NODE_PLACEHOLDER_XATTR } from '../fsutil/xattr.js';
 import { inUserNamespace } from '../sandbox/namespace.js';
 import type { TarEntrySpec } from './entry.js';
-import { applyEntries, type ExtractOptions, type ExtractReport } from './extract.js';
+import { applyEntries, type ExtractOptions, type ExtractReport, skippedNode } from './extract.js';
 import {
   applyExtensions,
   BLOCK,
@@ -79,15 +79,7 @@ export async function extractIntoEmpty(
         if (!canMake) {
           const major = spec.devmajor ?? 0;
           const minor = spec.devminor ?? 0;
-          report.skippedNodes.push({
-            path: `/${spec.path}`,
-            type: spec.type,
-            major,
-            minor,
-            mode: spec.mode,
-            uid: spec.uid,
-            gid: spec.gid,
-          });
+          report.skippedNodes.push(skippedNode(`/${spec.path}`, spec));
           if (!options.nodePlaceholders) continue;
           yield {
             path: spec.path,

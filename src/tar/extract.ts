@@ -265,15 +265,7 @@ export async function applyEntries(
           const major = spec.devmajor ?? 0;
           const minor = spec.devminor ?? 0;
           if (!mknod || !makeNode(target, spec.type, major, minor, spec.mode)) {
-            report.skippedNodes.push({
-              path: clean,
-              type: spec.type,
-              major,
-              minor,
-              mode: spec.mode,
-              uid: spec.uid,
-              gid: spec.gid,
-            });
+            report.skippedNodes.push(skippedNode(clean, spec));
             if (options.nodePlaceholders) {
               const fd = openSync(target, 'wx', 0o600);
               try {
@@ -384,6 +376,19 @@ function applyXattrs(
   for (const [name, value] of Object.entries(xattrs)) {
     if (!writeXattr(target, name, value)) report.skippedXattrs.push(`${clean}: ${name}`);
   }
+}
+
+/** The record of a node not made on disk (`clean`: its cleaned image path). */
+export function skippedNode(clean: string, spec: TarEntrySpec): SkippedNode {
+  return {
+    path: clean,
+    type: spec.type as SkippedNode['type'],
+    major: spec.devmajor ?? 0,
+    minor: spec.devminor ?? 0,
+    mode: spec.mode,
+    uid: spec.uid,
+    gid: spec.gid,
+  };
 }
 
 /** mknod/mkfifo through the coreutils binaries (Node has neither call). */

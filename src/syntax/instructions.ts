@@ -10,7 +10,7 @@ import type { Arg, EscapeChar, Flag, FromClause, Heredoc, InstructionNode } from
 import { SyntaxCodes } from './codes.js';
 import { parseJson } from './json.js';
 import { instructionNames } from './keywords.js';
-import { type LogicalLine, type RawDiagnostic, rangeToSource } from './lines.js';
+import { type LogicalLine, type RawDiagnostic, rangeToSource, toSource } from './lines.js';
 import type { ParsedInstruction, Tok } from './parser.js';
 import type { PositionIndex } from './positions.js';
 import { unquote } from './shlex.js';
@@ -32,10 +32,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
   const kwStart = p.keyword.startOffset - cx.base;
   const kwEnd = tokEnd(p.keyword) - cx.base;
   const keyword = p.keyword.image.toUpperCase();
-  const range = (a: number, b: number): SourceRange => {
-    const [s, e] = rangeToSource(line, a, b);
-    return cx.source.range(s, e);
-  };
+  const range = (a: number, b: number): SourceRange => sourceRange(line, cx.source, a, b);
   const report = (code: string, message: string, a: number, b: number, suggestion?: string) => {
     const [s, e] = rangeToSource(line, a, b);
     cx.diagnostics.push({
@@ -69,7 +66,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
   const node: InstructionNode = {
     keyword,
     keywordRange: range(kwStart, kwEnd),
-    range: cx.source.range(toSourceStart(line, kwStart), line.end),
+    range: cx.source.range(toSource(line, kwStart), line.end),
     flags,
     json: false,
     args: [],
@@ -89,19 +86,17 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
     node.args.push(k, v);
   };
 
-  /** parseMaybeJSON (`list` false) / parseMaybeJSONToList (`list` true). */
-  const maybeJson = (r: string, base: number, list: boolean): void => {
-    if (r === '' && !list) return;
+  /** parseMaybeJSON (`list` false) / parseMaybeJSONToList (`list` true): the args, exactly sized. */
+  const maybeJson = (r: string, base: number, list: boolean): Arg[] => {
+    if (r === '' && !list) return [];
     const j = parseJson(r);
     if (j.kind === 'json') {
       node.json = true;
-      for (const it of j.items)
-        node.args.push({
-          value: it.text,
-          raw: r.slice(it.start, it.end),
-          range: range(base + it.start, base + it.end),
-        });
-      return;
+      return j.items.map((it) => ({
+        value: it.text,
+        raw: r.slice(it.start, it.end),
+        range: range(base + it.start, base + it.end),
+      }));
     }
     if (j.kind === 'not-strings') {
       report(
@@ -111,24 +106,27 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
         base + r.length,
       );
     }
-    if (list) {
-      for (const w of splitWhitespace(r))
-        node.args.push({ value: w.text, raw: w.text, range: range(base + w.start, base + w.end) });
-    } else node.args.push({ value: r, raw: r, range: range(base, base + r.length) });
+    if (list)
+      return splitWhitespace(r).map((w) => ({
+        value: w.text,
+        raw: w.text,
+        range: range(base + w.start, base + w.end),
+      }));
+    return [{ value: r, raw: r, range: range(base, base + r.length) }];
   };
 
   switch (p.family) {
     case 'shell':
-      maybeJson(rest, rs, false);
+      node.args = maybeJson(rest, rs, false);
       break;
     case 'list':
-      maybeJson(rest, rs, true);
+      node.args = maybeJson(rest, rs, true);
       break;
     case 'words':
-      for (const w of splitWhitespace(rest)) node.args.push(arg(w));
+      node.args = splitWhitespace(rest).map((w) => arg(w));
       break;
     case 'string':
-      if (rest !== '') node.args.push(arg({ text: rest, start: 0, end: rest.length }));
+      if (rest !== '') node.args = [arg({ text: rest, start: 0, end: rest.length })];
       break;
     case 'keyValue':
     case 'annotation': {
@@ -211,8 +209,10 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
       let next = sep;
       while (next < rest.length && isSpace(rest.charCodeAt(next))) next++;
       if (sep === 0) break;
-      node.args.push(arg({ text: rest.slice(0, sep), start: 0, end: sep }));
-      maybeJson(rest.slice(next), rs + next, false);
+      node.args = [
+        arg({ text: rest.slice(0, sep), start: 0, end: sep }),
+        ...maybeJson(rest.slice(next), rs + next, false),
+      ];
       break;
     }
     case 'from':
@@ -253,7 +253,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
         kwEnd,
         s,
       );
-      for (const w of splitWhitespace(rest)) node.args.push(arg(w));
+      node.args = splitWhitespace(rest).map((w) => arg(w));
       break;
     }
   }
@@ -279,8 +279,10 @@ function tokEnd(t: Tok): number {
   return t.startOffset + t.image.length;
 }
 
-function toSourceStart(line: LogicalLine, offset: number): number {
-  return rangeToSource(line, offset, offset + 1)[0];
+/** The source range of a half-open range of the logical line (`rangeToSource`, without the pair). */
+function sourceRange(line: LogicalLine, source: PositionIndex, a: number, b: number): SourceRange {
+  const s = toSource(line, a);
+  return source.range(s, b <= a ? s : toSource(line, b - 1) + 1);
 }
 
 function toFlag(t: Tok, base: number, range: (a: number, b: number) => SourceRange): Flag {

@@ -1,13 +1,18 @@
 /**
  * Offset → line/column for the parser's hot path: the same positions as `SourceText` (lines end at
  * `\n`, `\r\n` or a lone `\r`), with the line starts found by a native regex scan and lookups that
- * start from the previous answer (the parser asks in nearly increasing order).
+ * start from the previous answer (the parser asks in nearly increasing order). The last two
+ * positions made are handed out again for the same offset (an instruction's range starts where its
+ * keyword does, and often ends where its last argument does): positions are values, never changed,
+ * and every one of them is an object the garbage collector has to copy.
  */
 import type { SourcePosition, SourceRange } from '../diagnostics/diagnostic.js';
 
 export class PositionIndex {
   private readonly starts: number[] = [0];
   private last = 0;
+  private recent: SourcePosition | undefined;
+  private older: SourcePosition | undefined;
 
   constructor(private readonly text: string) {
     const re = /\r\n|\r|\n/g;
@@ -16,6 +21,8 @@ export class PositionIndex {
 
   position(offset: number): SourcePosition {
     const o = Math.min(Math.max(offset, 0), this.text.length);
+    if (this.recent?.offset === o) return this.recent;
+    if (this.older?.offset === o) return this.older;
     const s = this.starts;
     let i = this.last;
     if (s[i]! <= o && (i + 1 >= s.length || s[i + 1]! > o)) {
@@ -33,7 +40,10 @@ export class PositionIndex {
       i = lo;
     }
     this.last = i;
-    return { offset: o, line: i + 1, column: o - s[i]! + 1 };
+    const p = { offset: o, line: i + 1, column: o - s[i]! + 1 };
+    this.older = this.recent;
+    this.recent = p;
+    return p;
   }
 
   range(start: number, end: number): SourceRange {

@@ -1,18 +1,9 @@
-import { Readable } from 'node:stream';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import type { BlobStore } from '../image/blobstore.js';
-import { canonicalJson } from '../image/canonical.js';
-import {
-  configBytes,
-  configDescriptor,
-  type Image,
-  manifestBytes,
-  manifestDescriptor,
-} from '../image/image.js';
-import { MEDIA_TYPES } from '../image/layer.js';
-import type { TarEntrySpec } from '../tar/entry.js';
+import { configDescriptor, type Image, manifestDescriptor } from '../image/image.js';
 import { tarChunks } from '../tar/writer.js';
 import { writeFileAtomic } from './atomic.js';
+import { layout, layoutArchiveEntries } from './oci.js';
 
 export interface DockerArchiveOptions {
   /** `-t` values (`name`, `name:tag`, `registry:5000/name:tag`); a missing tag means `latest`. */
@@ -63,89 +54,26 @@ export async function writeDockerArchive(
   options: DockerArchiveOptions = {},
 ): Promise<number> {
   const tags = (options.tags ?? []).map(normalizeTag);
-  const config = configBytes(image);
-  const configDesc = configDescriptor(image);
-  const manifest = manifestBytes(image);
   const manifestDesc = manifestDescriptor(image);
+  const manifests =
+    tags.length === 0
+      ? [manifestDesc]
+      : tags.map((t) => ({
+          ...manifestDesc,
+          annotations: {
+            'io.containerd.image.name': t.fullName,
+            'org.opencontainers.image.ref.name': t.tag,
+          },
+        }));
+  const l = layout(store, image, manifests);
   const hex = (d: string) => d.slice('sha256:'.length);
-  const blobPath = (d: string) => `blobs/sha256/${hex(d)}`;
-
-  const index = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.index,
-    manifests:
-      tags.length === 0
-        ? [manifestDesc]
-        : tags.map((t) => ({
-            ...manifestDesc,
-            annotations: {
-              'io.containerd.image.name': t.fullName,
-              'org.opencontainers.image.ref.name': t.tag,
-            },
-          })),
-  };
   const dockerManifest = [
     {
-      Config: blobPath(configDesc.digest),
+      Config: `blobs/sha256/${hex(configDescriptor(image).digest)}`,
       RepoTags: tags.map((t) => t.repoTag),
-      Layers: image.layers.map((l) => blobPath(l.digest)),
+      Layers: image.layers.map((layer) => `blobs/sha256/${hex(layer.digest)}`),
     },
   ];
-
-  type Blob = { path: string; bytes?: Buffer; digest?: string; size: number };
-  const blobs = new Map<string, Blob>();
-  blobs.set(configDesc.digest, { path: blobPath(configDesc.digest), bytes: config, size: config.length });
-  blobs.set(manifestDesc.digest, {
-    path: blobPath(manifestDesc.digest),
-    bytes: manifest,
-    size: manifest.length,
-  });
-  for (const layer of image.layers) {
-    const st = store.stat(layer.digest);
-    if (!st)
-      throw new DiagnosticError(
-        error('writers/missing-layer', `layer ${layer.digest} is not in the blob store`),
-      );
-    if (st.size !== layer.size) {
-      throw new DiagnosticError(
-        error('writers/layer-size', `layer ${layer.digest}: ${st.size} bytes stored, ${layer.size} expected`),
-      );
-    }
-    blobs.set(layer.digest, { path: blobPath(layer.digest), digest: layer.digest, size: st.size });
-  }
-
-  const file = (p: string, bytes: Buffer): TarEntrySpec => ({
-    path: p,
-    type: 'file',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtime: 0,
-    size: bytes.length,
-    open: () => Readable.from([bytes]),
-  });
-  const dir = (p: string): TarEntrySpec => ({
-    path: p,
-    type: 'directory',
-    mode: 0o755,
-    uid: 0,
-    gid: 0,
-    mtime: 0,
-  });
-
-  function* entries(): Generator<TarEntrySpec> {
-    yield dir('blobs');
-    yield dir('blobs/sha256');
-    for (const b of [...blobs.values()].sort((x, y) => (x.path < y.path ? -1 : 1))) {
-      if (b.bytes) yield file(b.path, b.bytes);
-      else {
-        const digest = b.digest!;
-        yield { ...file(b.path, Buffer.alloc(0)), size: b.size, open: () => store.open(digest) };
-      }
-    }
-    yield file('index.json', Buffer.from(canonicalJson(index)));
-    yield file('manifest.json', Buffer.from(JSON.stringify(dockerManifest)));
-    yield file('oci-layout', Buffer.from(canonicalJson({ imageLayoutVersion: '1.0.0' })));
-  }
-  return writeFileAtomic(dest, tarChunks(entries()));
+  const extra = [{ path: 'manifest.json', bytes: Buffer.from(JSON.stringify(dockerManifest)) }];
+  return writeFileAtomic(dest, tarChunks(layoutArchiveEntries(store, l, extra)));
 }

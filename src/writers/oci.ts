@@ -93,7 +93,7 @@ export async function ociImage(store: BlobStore, image: Image, options: OciOptio
   };
 }
 
-interface LayoutBlob {
+export interface LayoutBlob {
   /** `blobs/sha256/<hex>` */
   path: string;
   size: number;
@@ -101,18 +101,17 @@ interface LayoutBlob {
   digest: string;
 }
 
-interface Layout {
+export interface Layout {
   blobs: LayoutBlob[];
   index: Buffer;
   ociLayout: Buffer;
 }
 
-/** The files of an OCI image layout for `image` (whose layers are all in `store`). */
-function layout(store: BlobStore, image: Image, tags: string[]): Layout {
-  const blobPath = (d: string) => `blobs/sha256/${d.slice('sha256:'.length)}`;
-  const config = configBytes(image);
-  const configDesc = configDescriptor(image);
-  const manifest = manifestBytes(image);
+/**
+ * The index entries of an OCI layout: one per distinct tag (`latest` without `-t`), with the platform and the
+ * names containerd, skopeo and umoci look up (`io.containerd.image.name`, `org.opencontainers.image.ref.name`).
+ */
+function ociIndexManifests(image: Image, tags: string[]): Descriptor[] {
   const platform = {
     architecture: image.config.architecture,
     os: image.config.os,
@@ -132,11 +131,21 @@ function layout(store: BlobStore, image: Image, tags: string[]): Layout {
       },
     });
   }
-  const index = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.index,
-    manifests: [...refs.values()],
-  };
+  return [...refs.values()];
+}
+
+/**
+ * The files of an OCI image layout for `image` (whose layers are all in `store`), its index listing
+ * `manifests` (descriptors of the image's manifest, as each writer names them). Shared by the oci,
+ * oci-archive and docker outputs (a docker archive is this layout plus `manifest.json`).
+ */
+export function layout(store: BlobStore, image: Image, manifests: Descriptor[]): Layout {
+  const blobPath = (d: string) => `blobs/sha256/${d.slice('sha256:'.length)}`;
+  const config = configBytes(image);
+  const configDesc = configDescriptor(image);
+  const manifest = manifestBytes(image);
+  const manifestDigest = manifestDescriptor(image).digest;
+  const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.index, manifests };
 
   const blobs = new Map<string, LayoutBlob>();
   blobs.set(configDesc.digest, {
@@ -145,11 +154,11 @@ function layout(store: BlobStore, image: Image, tags: string[]): Layout {
     size: config.length,
     digest: configDesc.digest,
   });
-  blobs.set(base.digest, {
-    path: blobPath(base.digest),
+  blobs.set(manifestDigest, {
+    path: blobPath(manifestDigest),
     bytes: manifest,
     size: manifest.length,
-    digest: base.digest,
+    digest: manifestDigest,
   });
   for (const layer of image.layers) {
     const st = store.stat(layer.digest);
@@ -170,16 +179,14 @@ function layout(store: BlobStore, image: Image, tags: string[]): Layout {
 }
 
 /**
- * `--output type=oci-archive`: the layout as one tar (entries sorted, owned by 0:0, mtime 0), layer blobs
- * streamed from the store; the file appears under its name only when complete.
+ * A layout as the entries of one tar (sorted, owned by 0:0, mtime 0), with `extra` top-level files among
+ * them (a docker archive's `manifest.json`); layer blobs streamed from the store, never buffered.
  */
-export async function writeOciArchive(
+export function* layoutArchiveEntries(
   store: BlobStore,
-  image: Image,
-  dest: string,
-  tags: string[] = [],
-): Promise<number> {
-  const l = layout(store, image, tags);
+  l: Layout,
+  extra: { path: string; bytes: Buffer }[] = [],
+): Generator<TarEntrySpec> {
   const file = (p: string, size: number, open: () => Readable): TarEntrySpec => ({
     path: p,
     type: 'file',
@@ -198,17 +205,31 @@ export async function writeOciArchive(
     gid: 0,
     mtime: 0,
   });
-  function* entries(): Generator<TarEntrySpec> {
-    yield dir('blobs');
-    yield dir('blobs/sha256');
-    for (const b of l.blobs) {
-      const bytes = b.bytes;
-      yield file(b.path, b.size, bytes ? () => Readable.from([bytes]) : () => store.open(b.digest));
-    }
-    yield file('index.json', l.index.length, () => Readable.from([l.index]));
-    yield file('oci-layout', l.ociLayout.length, () => Readable.from([l.ociLayout]));
+  yield dir('blobs');
+  yield dir('blobs/sha256');
+  for (const b of l.blobs) {
+    const bytes = b.bytes;
+    yield file(b.path, b.size, bytes ? () => Readable.from([bytes]) : () => store.open(b.digest));
   }
-  return writeFileAtomic(dest, tarChunks(entries()));
+  const top = [
+    { path: 'index.json', bytes: l.index },
+    { path: 'oci-layout', bytes: l.ociLayout },
+    ...extra,
+  ].sort((a, b) => (a.path < b.path ? -1 : 1));
+  for (const f of top) yield file(f.path, f.bytes.length, () => Readable.from([f.bytes]));
+}
+
+/**
+ * `--output type=oci-archive`: the layout as one tar, written to a temp name and renamed when complete.
+ */
+export async function writeOciArchive(
+  store: BlobStore,
+  image: Image,
+  dest: string,
+  tags: string[] = [],
+): Promise<number> {
+  const l = layout(store, image, ociIndexManifests(image, tags));
+  return writeFileAtomic(dest, tarChunks(layoutArchiveEntries(store, l)));
 }
 
 /**
@@ -222,7 +243,7 @@ export async function writeOciLayout(
   dest: string,
   tags: string[] = [],
 ): Promise<void> {
-  const l = layout(store, image, tags);
+  const l = layout(store, image, ociIndexManifests(image, tags));
   const target = path.resolve(dest);
   if (existsSync(target)) {
     const st = statSync(target);

@@ -4,15 +4,7 @@
  * content digest for cache keys (content, mode and link targets; never mtimes).
  */
 import { createHash } from 'node:crypto';
-import {
-  createReadStream,
-  existsSync,
-  lstatSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  type Stats,
-} from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { FileDigestCache } from '../cache/digests.js';
 import { resolveInRoot } from '../fsutil/securejoin.js';

@@ -17,11 +17,11 @@ export interface RegistryRef {
   full: string;
 }
 
-export class ReferenceError extends Error {}
+export class InvalidReferenceError extends Error {}
 
 export function parseRegistryRef(text: string): RegistryRef {
   const checked = normalizeImageRef(text);
-  if (!checked.ok) throw new ReferenceError(checked.message);
+  if (!checked.ok) throw new InvalidReferenceError(checked.message);
   const full = checked.value;
   let rest = full;
   let digest: string | undefined;

@@ -4,7 +4,6 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { writeXattr } from '../fsutil/xattr.js';
-import { inUserNamespace } from '../sandbox/namespace.js';
 import type { TarEntrySpec } from '../tar/entry.js';
 import { compareBytes } from '../tar/tree.js';
 import { CommittedSnapshots } from './committed.js';

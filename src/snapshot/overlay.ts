@@ -4,7 +4,6 @@ import { mkdir, readlink, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
-import { inUserNamespace } from '../sandbox/namespace.js';
 import type { TarEntrySpec } from '../tar/entry.js';
 import { CommittedSnapshots } from './committed.js';
 import { diffDirEntries } from './diffdir.js';

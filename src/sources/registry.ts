@@ -6,7 +6,7 @@ import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import { RegistryClient, RegistryError } from '../registry/client.js';
 import { lookupCredentials } from '../registry/credentials.js';
 import { type Platform, pullImage } from '../registry/pull.js';
-import { parseRegistryRef, ReferenceError } from '../registry/reference.js';
+import { InvalidReferenceError, parseRegistryRef } from '../registry/reference.js';
 import type { ResolvedSource, SourceContext } from './source.js';
 
 export async function pullSource(
@@ -23,7 +23,7 @@ export async function pullSource(
     const { image, digest } = await pullImage(client, ctx.store, platform);
     return { image, digest };
   } catch (err) {
-    if (err instanceof RegistryError || err instanceof ReferenceError) {
+    if (err instanceof RegistryError || err instanceof InvalidReferenceError) {
       throw new DiagnosticError(error('source/pull', `cannot pull ${ref}: ${err.message}`, ctx.location));
     }
     throw err;

@@ -11,7 +11,7 @@ import { configDescriptor, type Image } from '../image/image.js';
 import { type ClientOptions, RegistryClient, RegistryError } from '../registry/client.js';
 import { lookupCredentials } from '../registry/credentials.js';
 import { type PushEvent, type PushResult, pushImage } from '../registry/push.js';
-import { parseRegistryRef, ReferenceError } from '../registry/reference.js';
+import { InvalidReferenceError, parseRegistryRef } from '../registry/reference.js';
 import { ociImage } from './oci.js';
 
 export interface PushToOptions {
@@ -45,7 +45,7 @@ export async function pushTo(
     known.save();
     return result;
   } catch (err) {
-    if (err instanceof RegistryError || err instanceof ReferenceError) {
+    if (err instanceof RegistryError || err instanceof InvalidReferenceError) {
       throw new DiagnosticError(error('push/failed', `cannot push ${ref}: ${err.message}`));
     }
     throw err;
@@ -76,9 +76,11 @@ class KnownBlobs {
   }
 
   add(registry: string, repository: string, digests: string[]): void {
-    const byDigest = (this.data[registry] ??= {});
+    this.data[registry] ??= {};
+    const byDigest = this.data[registry];
     for (const d of digests) {
-      const repos = (byDigest[d] ??= []);
+      byDigest[d] ??= [];
+      const repos = byDigest[d];
       if (!repos.includes(repository)) repos.push(repository);
       if (repos.length > 8) repos.shift();
     }

@@ -4,11 +4,11 @@
  * syntax. Keys follow DESIGN.md: hash(parent key, canonical step, digests of the step's inputs).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FileDigestCache } from '../cache/digests.js';
-import { BuildCache, type KeyInputs } from '../cache/store.js';
+import { atomicWrite, BuildCache, type KeyInputs } from '../cache/store.js';
 import { BuildContext } from '../context/context.js';
 import {
   type Diagnostic,
@@ -206,7 +206,7 @@ export class BuildInterpreter {
           ? withContainerConfig(resolved.image, { OnBuild: undefined })
           : resolved.image;
         mkdirSync(path.dirname(marker), { recursive: true });
-        writeFileSync(marker, `${resolved.digest}\n`);
+        atomicWrite(marker, `${resolved.digest}\n`);
         return { image, key: baseCacheKey(base, [resolved.digest]) };
       }
     }

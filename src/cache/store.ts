@@ -144,6 +144,14 @@ export class BuildCache {
 }
 
 export function atomicWrite(file: string, data: string | Buffer, mode = 0o644): void {
+  // A small record rewritten with what it already holds (every step of a no-change rebuild): leave it.
+  if (data.length <= 1 << 16) {
+    try {
+      if (readFileSync(file).equals(Buffer.from(data))) return;
+    } catch {
+      // missing (or unreadable): write it
+    }
+  }
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     writeFileSync(tmp, data, { mode });

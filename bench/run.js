@@ -7,10 +7,11 @@
 // The same inputs are built in the same process by `DOCKER_BUILDKIT=0 docker build` + `docker save`
 // (a dockerd started here) and by `buildah bud` (when installed), and the figures printed as ratios:
 // targets: cold build ≤ 0.35× docker, no-change rebuild ≤ 0.1× docker's cached rebuild, peak RSS ≤ 250 MB.
+// Cached rebuilds are the median of three runs each; buildah runs with --layers (its cache on).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +40,11 @@ function timed(cmd, args, opts = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).slice(-3000)}`);
   const rss = Number(/RSS_KB=(\d+)/.exec(r.stderr)?.[1] ?? 0) / 1024;
   return { secs, rssMb: rss };
+}
+
+/** The run with the median time (its RSS with it); rebuilds are short, so one run is at the mercy of noise. */
+function median(runs) {
+  return [...runs].sort((a, b) => a.secs - b.secs)[Math.floor(runs.length / 2)];
 }
 
 // The tools compared against come from Debian's packages; install what is missing (once).
@@ -93,8 +99,8 @@ const rootcBuild = () =>
   });
 log('bench: rootc cold build…');
 const rootcCold = rootcBuild();
-log('bench: rootc no-change rebuild…');
-const rootcWarm = rootcBuild();
+log('bench: rootc no-change rebuild (median of 3)…');
+const rootcWarm = median([rootcBuild(), rootcBuild(), rootcBuild()]);
 
 // --- docker ---------------------------------------------------------------------------------------
 let dockerd;
@@ -128,8 +134,8 @@ if (spawnSync('which', ['dockerd']).status === 0) {
   try {
     log('bench: docker cold build + save…');
     dockerCold = dockerBuild();
-    log('bench: docker cached rebuild + save…');
-    dockerWarm = dockerBuild();
+    log('bench: docker cached rebuild + save (median of 3)…');
+    dockerWarm = median([dockerBuild(), dockerBuild(), dockerBuild()]);
   } catch (e) {
     log(`bench: docker failed: ${e.message}`);
   } finally {
@@ -144,12 +150,12 @@ let buildahCold;
 let buildahWarm;
 if (spawnSync('which', ['buildah']).status === 0) {
   const storage = ['--root', join(work, 'buildah/root'), '--runroot', join(work, 'buildah/run'), '--storage-driver', 'vfs'];
-  const bud = () => timed('buildah', [...storage, 'bud', '--isolation=chroot', '-q', '-t', 'bench/w1', '-f', join(ctx, 'Dockerfile'), ctx]);
+  const bud = () => timed('buildah', [...storage, 'bud', '--layers', '--isolation=chroot', '-q', '-t', 'bench/w1', '-f', join(ctx, 'Dockerfile'), ctx]);
   try {
     log('bench: buildah cold bud…');
     buildahCold = bud();
-    log('bench: buildah cached bud…');
-    buildahWarm = bud();
+    log('bench: buildah cached bud (median of 3)…');
+    buildahWarm = median([bud(), bud(), bud()]);
   } catch (e) {
     log(`bench: buildah failed: ${e.message.split('\n').slice(0, 3).join(' ')}`);
   }
@@ -160,6 +166,7 @@ const f = (x) => (x === undefined ? 'n/a' : `${x.secs.toFixed(2)} s`);
 const ratio = (a, b) => (a && b ? `${(a.secs / b.secs).toFixed(3)}×` : 'n/a');
 log('');
 log('W1 (debootstrap minbase tarball + 2,000 files + 50 MB + RUN; docker archive out)');
+log(`  load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores; rebuilds are medians of 3)`);
 log(`  rootc   cold ${f(rootcCold)}   no-change rebuild ${f(rootcWarm)}   peak RSS ${rootcCold.rssMb.toFixed(0)} MB / ${rootcWarm.rssMb.toFixed(0)} MB`);
 log(`  docker  cold ${f(dockerCold)}   cached rebuild ${f(dockerWarm)}   (build + save)`);
 log(`  buildah cold ${f(buildahCold)}   cached rebuild ${f(buildahWarm)}`);

@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { imageArchitecture } from '../image/config.js';
 import { appendLayer, emptyImage } from '../image/image.js';
@@ -213,11 +222,14 @@ export function readNodeRecords(
   } catch {
     return nodes;
   }
-  const prefix = `${target.replace(/\/+$/, '')}/`;
+  // debootstrap names nodes "$TARGET/dev/…" with the target as given; the real path too, in case it resolves it.
+  const prefixes = [...new Set([target, realpathSync(target)])].map((t) => `${t.replace(/\/+$/, '')}/`);
   for (const line of text.split('\n')) {
     const m = /^(char|block) (\d+) (\d+) (.+)$/.exec(line);
-    if (!m || !m[4]!.startsWith(prefix)) continue;
+    const prefix = m ? prefixes.find((p) => m[4]!.startsWith(p)) : undefined;
+    if (!m || !prefix) continue;
     const rel = path.posix.normalize(m[4]!.slice(prefix.length));
+    if (rel === '.' || rel.startsWith('../')) continue;
     const st = lstatSync(path.join(target, rel), { throwIfNoEntry: false });
     if (!st?.isFile()) continue; // removed again (check_sane_mount's test node) or replaced
     nodes.set(rel, { type: m[1] as 'char' | 'block', major: Number(m[2]), minor: Number(m[3]) });

@@ -7,18 +7,26 @@
  */
 import {
   chmodSync,
+  closeSync,
+  constants,
   copyFileSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
   lchownSync,
   linkSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readlinkSync,
+  readSync,
   rmSync,
   type Stats,
   symlinkSync,
   utimesSync,
+  writeSync,
 } from 'node:fs';
 import path from 'node:path';
 import { byteOrder } from '../context/context.js';
@@ -163,12 +171,50 @@ function copyEntry(
   // A rootless build's stand-in for a device node (see NODE_PLACEHOLDER_XATTR) is refused like the node itself.
   if (!st.isFile() || (st.size === 0 && nodePlaceholder(src)))
     throw new CopyError(`cannot copy ${src}: not a regular file, directory or symlink`);
-  copyFileSync(src, target);
-  lchownSync(target, uid, gid);
-  chmodSync(target, mode);
-  utimesSync(target, st.atime, st.mtime);
+  copyFile(src, st, target, uid, gid, mode);
   stats.files++;
   stats.bytes += st.size;
+}
+
+/** One reused buffer for small files' content (they are read whole, then written). */
+const SMALL = 1 << 20;
+const smallBuffer = Buffer.allocUnsafe(SMALL);
+
+/**
+ * A regular file's content and metadata at `target` (which does not exist): owner, mode and times set through
+ * the open descriptor (no path lookup each), O_EXCL|O_NOFOLLOW so nothing planted can redirect the write. A
+ * small file is read into one reused buffer; a big one goes through copyFileSync (the kernel's copy).
+ */
+function copyFile(src: string, st: Stats, target: string, uid: number, gid: number, mode: number): void {
+  if (st.size > SMALL) {
+    copyFileSync(src, target, constants.COPYFILE_EXCL);
+    lchownSync(target, uid, gid);
+    chmodSync(target, mode);
+    utimesSync(target, st.atime, st.mtime);
+    return;
+  }
+  const out = openSync(
+    target,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    if (st.size > 0) {
+      const input = openSync(src, constants.O_RDONLY | constants.O_NOFOLLOW);
+      let n = 0;
+      try {
+        for (let r = 1; r > 0 && n < SMALL; n += r) r = readSync(input, smallBuffer, n, SMALL - n, null);
+      } finally {
+        closeSync(input);
+      }
+      for (let off = 0; off < n; ) off += writeSync(out, smallBuffer, off, n - off);
+    }
+    fchownSync(out, uid, gid);
+    fchmodSync(out, mode); // after the chown, which clears setuid/setgid
+    futimesSync(out, st.atime, st.mtime);
+  } finally {
+    closeSync(out);
+  }
 }
 
 function tryLstat(p: string): Stats | undefined {

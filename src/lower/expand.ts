@@ -53,13 +53,20 @@ class LexFailure {
   ) {}
 }
 
+// Per-character predicates on one code point, with ASCII answered without a regex (hot in cold code).
 function isSpace(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 0x80) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
   return /^\s$/u.test(ch);
 }
 function isDigit(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 0x80) return c >= 0x30 && c <= 0x39;
   return /^\p{Nd}$/u.test(ch);
 }
 function isLetter(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 0x80) return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
   return /^\p{L}$/u.test(ch);
 }
 function isSpecialParam(ch: string): boolean {
@@ -456,7 +463,8 @@ function run(word: string, env: ExpandEnv, opts: LexOptions): ExpandResult {
   // Most words have nothing to expand: no `$`, no quote, no escape character.
   const escapeChar = opts.escapeToken ?? '\\';
   if (!word.includes('$') && !word.includes(escapeChar) && (opts.skipProcessQuotes || !/["']/.test(word))) {
-    const words = word.split(/\s+/u).filter((w) => w !== '');
+    // \s is the same set with or without the u flag; a word without any is its only word.
+    const words = !/\s/.test(word) ? (word === '' ? [] : [word]) : word.split(/\s+/u).filter((w) => w !== '');
     return { ok: true, value: word, words, matched: NOTHING, unmatched: NOTHING, unmatchedBare: NOTHING };
   }
   const sw = new ShellWord(word, env, opts);

@@ -26,6 +26,12 @@ export interface BuildContext {
   diagnostics: RawDiagnostic[];
 }
 
+/**
+ * The empty `comments` and `heredocs` of most nodes, one frozen array for all: one object less per
+ * node for the garbage collector to copy (nothing changes these arrays; frozen, a change would throw).
+ */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
 export function buildInstruction(p: ParsedInstruction, cx: BuildContext): InstructionNode {
   const { line } = cx;
   const text = line.text;
@@ -70,9 +76,9 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
     flags,
     json: false,
     args: [],
-    heredocs: [],
+    heredocs: NONE,
     original: text.slice(kwStart),
-    comments: kwStart === 0 ? line.comments : [],
+    comments: kwStart === 0 && line.comments.length > 0 ? line.comments : NONE,
   };
 
   /** A `key=value` word split at its first `=` (at `eq`): both parts unquoted, kept as a pair and in args. */
@@ -298,6 +304,7 @@ function toFlag(t: Tok, base: number, range: (a: number, b: number) => SourceRan
 }
 
 function heredocsOf(line: LogicalLine, cx: BuildContext): Heredoc[] {
+  if (line.heredocs.length === 0) return NONE;
   return line.heredocs.map((h) => {
     const [s, e] = rangeToSource(line, h.word.start, h.word.end);
     return {

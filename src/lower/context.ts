@@ -96,13 +96,23 @@ export class Reporter {
   }
 }
 
+/**
+ * The INCLUDE chain of an instruction from the root file (nearly all of them): one frozen empty
+ * array for all, rather than one per instruction and per step (nothing changes these arrays).
+ */
+export const NO_CHAIN: IncludeFrame[] = Object.freeze([]) as unknown as IncludeFrame[];
+const NO_SITES: IncludeSite[] = Object.freeze([]) as unknown as IncludeSite[];
+
 export function locationOf(located: Located): Location {
   const { start, end } = located.node.range;
-  const chain: IncludeSite[] = located.chain.map((f) => ({
-    file: f.file,
-    line: f.range.start.line,
-    column: f.range.start.column,
-  }));
+  const chain: IncludeSite[] =
+    located.chain.length === 0
+      ? NO_SITES
+      : located.chain.map((f) => ({
+          file: f.file,
+          line: f.range.start.line,
+          column: f.range.start.column,
+        }));
   return {
     file: located.file,
     line: start.line,

@@ -13,6 +13,7 @@ import {
   type IncludeFrame,
   type Located,
   locationOf,
+  NO_CHAIN,
   newStageState,
   Reporter,
   type StageState,
@@ -171,7 +172,7 @@ export class Lowerer {
     const meta: Located[] = [];
     const raw: { from: Located; body: Located[] }[] = [];
     for (const node of ast.instructions) {
-      const located: Located = { node, file: ast.file, chain: [] };
+      const located: Located = { node, file: ast.file, chain: NO_CHAIN };
       const kw = node.keyword.toUpperCase();
       if (kw === 'FROM') raw.push({ from: located, body: [] });
       else if (raw.length > 0) raw[raw.length - 1]!.body.push(located);

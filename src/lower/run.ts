@@ -10,6 +10,9 @@ function shellScript(n: InstructionNode): string {
   return n.args.map((a) => a.value).join(' ');
 }
 
+/** The `inlineFiles` of RUNs without a shebang heredoc (nearly all): one frozen empty array. */
+const NO_FILES: InlineFile[] = Object.freeze([]) as unknown as InlineFile[];
+
 /** The environment of a RUN; consecutive RUNs with no ENV/ARG between them share one array. */
 const envCache = new WeakMap<StageState, { version: number; list: string[] }>();
 
@@ -59,7 +62,7 @@ export function lowerRun(ctx: Ctx): void {
   }
 
   let argv: string[];
-  const inlineFiles: InlineFile[] = [];
+  let inlineFiles: InlineFile[] = NO_FILES;
   if (n.json) {
     argv = n.args.map((a) => a.value);
     if (n.heredocs.length > 0) {
@@ -78,7 +81,7 @@ export function lowerRun(ctx: Ctx): void {
         if (first.content.startsWith('#!')) {
           // A script with a shebang: written to a file and run by path (BuildKit mounts it at /dev/pipes).
           const file = path.posix.join('/dev/pipes', first.name);
-          inlineFiles.push({ path: file, content: first.content, mode: 0o755 });
+          inlineFiles = [{ path: file, content: first.content, mode: 0o755 }];
           script = file;
         } else {
           script = first.content;

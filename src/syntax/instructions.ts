@@ -32,12 +32,16 @@ export interface BuildContext {
  */
 const NONE: never[] = Object.freeze([]) as unknown as never[];
 
+const canonicalNames = new Map<string, string>(instructionNames.map((n) => [n, n]));
+
 export function buildInstruction(p: ParsedInstruction, cx: BuildContext): InstructionNode {
   const { line } = cx;
   const text = line.text;
   const kwStart = p.keyword.startOffset - cx.base;
   const kwEnd = tokEnd(p.keyword) - cx.base;
-  const keyword = p.keyword.image.toUpperCase();
+  const upper = p.keyword.image.toUpperCase();
+  // The instruction names' own strings, not a copy of the keyword per node.
+  const keyword = canonicalNames.get(upper) ?? upper;
   const range = (a: number, b: number): SourceRange => sourceRange(line, cx.source, a, b);
   const report = (code: string, message: string, a: number, b: number, suggestion?: string) => {
     const [s, e] = rangeToSource(line, a, b);

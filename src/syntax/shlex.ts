@@ -288,9 +288,32 @@ export function shlex(input: string, options: ShlexOptions): ShlexResult {
 export function unquote(raw: string, esc = '\\'): { value: string; error?: string } {
   // Without quotes or escapes there is nothing to process (unset variables stay as written).
   if (!raw.includes('"') && !raw.includes("'") && !raw.includes(esc)) return { value: raw };
+  const quick = unquoteQuotesOnly(raw, esc);
+  if (quick !== undefined) return { value: quick };
   try {
     return { value: shlex(raw, { escape: esc }).result };
   } catch (e) {
     return { value: raw, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/**
+ * `unquote` for a word whose only special characters are quotes (and `$` not followed by `{`, which
+ * the lexer keeps as written when nothing is set): the quotes removed, everything else as written.
+ * Undefined when the word has an escape character, a `${`, or an unterminated quote.
+ */
+function unquoteQuotesOnly(raw: string, esc: string): string | undefined {
+  if (raw.includes(esc) || raw.includes('${')) return undefined;
+  let out = '';
+  let from = 0;
+  for (;;) {
+    const dq = raw.indexOf('"', from);
+    const sq = raw.indexOf("'", from);
+    const open = dq < 0 ? sq : sq < 0 ? dq : Math.min(dq, sq);
+    if (open < 0) return out + raw.slice(from);
+    const close = raw.indexOf(raw[open]!, open + 1);
+    if (close < 0) return undefined;
+    out += raw.slice(from, open) + raw.slice(open + 1, close);
+    from = close + 1;
   }
 }

@@ -1,6 +1,7 @@
 /** The word helpers lowering uses: Docker's quote processing without expansion. */
 import { describe, expect, test } from 'vitest';
-import { unquote } from '../../src/syntax/index.js';
+import { shlex, unquote } from '../../src/syntax/index.js';
+import { prng } from '../fuzz/generate.js';
 
 const rows: [string, string, string][] = [
   ['plain', 'abc', 'abc'],
@@ -23,5 +24,24 @@ describe('unquote', () => {
   });
   test('an unterminated quote is reported, the word returned as is', () => {
     expect(unquote('"abc')).toEqual({ value: '"abc', error: expect.stringContaining('double-quote') });
+  });
+  test('the quotes-only shortcut agrees with the shell lexer on generated words', () => {
+    const alphabet = ['a', 'b', ' ', '"', "'", '$', '{', '}', ':', '-', '\\', '`', 'é', '1'];
+    const rand = prng(0x71c7);
+    const pick = () => alphabet[Math.floor(rand() * alphabet.length)]!;
+    for (let i = 0; i < 20_000; i++) {
+      const raw = Array.from({ length: 1 + Math.floor(rand() * 10) }, pick).join('');
+      for (const esc of ['\\', '`']) {
+        // Words without quotes or escape characters were returned as written before the shortcut too.
+        if (!raw.includes('"') && !raw.includes("'") && !raw.includes(esc)) continue;
+        let expected: { value: string; error?: string };
+        try {
+          expected = { value: shlex(raw, { escape: esc }).result };
+        } catch (e) {
+          expected = { value: raw, error: (e as Error).message };
+        }
+        expect(unquote(raw, esc), JSON.stringify([raw, esc])).toEqual(expected);
+      }
+    }
   });
 });

@@ -54,6 +54,45 @@ cpus.sort((a, b) => a - b);
 const median = runs[Math.floor(runs.length / 2)];
 const cpuMedian = cpus[Math.floor(cpus.length / 2)];
 
+// Where the time of `rootc check` goes (informational; the headline is the wall time above):
+// Node alone, `rootc check` of a two-line file (Node + rootc's modules + commander), and a fresh
+// process's first (cold: unoptimized code) parse and lowering of the file, medians of 5.
+function mid(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+const small = join(dir, 'Small');
+writeFileSync(small, 'FROM scratch\nRUN true\n');
+const nodeOnly = [];
+const smallCheck = [];
+for (let i = 0; i < 5; i++) {
+  let t0 = process.hrtime.bigint();
+  spawnSync(process.execPath, ['-e', '0']);
+  nodeOnly.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  t0 = process.hrtime.bigint();
+  spawnSync(process.execPath, [cli, command, small]);
+  smallCheck.push(Number(process.hrtime.bigint() - t0) / 1e6);
+}
+const phaseScript = `
+const t0 = performance.now();
+const { parseRootfile } = await import(${JSON.stringify(join(root, 'dist', 'syntax', 'index.js'))});
+await import(${JSON.stringify(join(root, 'dist', 'cli', 'compile.js'))}); // what \`check\` loads too
+const { lowerRootfile } = await import(${JSON.stringify(join(root, 'dist', 'lower', 'index.js'))});
+const t1 = performance.now();
+const text = (await import('node:fs')).readFileSync(${JSON.stringify(file)}, 'utf8');
+const t2 = performance.now();
+const parsed = parseRootfile(text, ${JSON.stringify(file)});
+const t3 = performance.now();
+lowerRootfile(parsed.ast, { buildArgs: {}, parse: parseRootfile, readFile: () => undefined, stdlibDir: '', stdlibNames: [] });
+const t4 = performance.now();
+console.log(JSON.stringify({ imports: t1 - t0, parse: t3 - t2, lower: t4 - t3 }));
+`;
+const phases = [];
+for (let i = 0; i < 5; i++) {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', phaseScript], { encoding: 'utf8' });
+  if (r.status === 0) phases.push(JSON.parse(r.stdout));
+}
+
 const { parseRootfile } = await import(join(root, 'dist', 'syntax', 'index.js'));
 const require = createRequire(import.meta.url);
 const { DockerfileParser } = require('dockerfile-ast');
@@ -87,6 +126,12 @@ if (Number.isFinite(cpuMedian))
     `  CPU time (user+sys) median ${cpuMedian.toFixed(0)} ms; load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
   );
 if (command !== 'check') console.log('  (`rootc check` is not registered yet: timed `rootc parse` instead)');
+console.log(
+  `  breakdown (medians of 5): node -e 0 ${mid(nodeOnly).toFixed(0)} ms; rootc ${command} of a 2-line file ${mid(smallCheck).toFixed(0)} ms` +
+    (phases.length > 0
+      ? `; in a fresh process: import syntax+lower ${mid(phases.map((p) => p.imports)).toFixed(0)} ms, first parse ${mid(phases.map((p) => p.parse)).toFixed(0)} ms, first lowering ${mid(phases.map((p) => p.lower)).toFixed(0)} ms`
+      : ''),
+);
 console.log(
   `parseRootfile: ${rootcMs.toFixed(1)} ms/parse (${(mb / (rootcMs / 1000)).toFixed(1)} MB/s), ${check.ast.instructions.length} instructions, ${check.diagnostics.length} diagnostics`,
 );

@@ -20,10 +20,20 @@ function bundleUrl(): URL {
 }
 
 function loadSync(): ChevrotainModule {
+  // Some Node versions (22.12) warn on stderr the first time require() loads an ES module: rootc's
+  // output must not change with the parser's path, so that one warning is dropped here.
+  const emit = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (/ES Module|require\(\)/.test(text)) return;
+    (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
   try {
     return require(fileURLToPath(bundleUrl())) as ChevrotainModule;
   } catch {
     return require('chevrotain') as ChevrotainModule;
+  } finally {
+    process.emitWarning = emit;
   }
 }
 

@@ -283,60 +283,77 @@ export function scanLogicalLines(
     };
     pending = [];
 
-    if (canContainHeredoc(logical)) {
-      const found = heredocsFromLine(logical);
-      if (found.error !== undefined) {
-        diagnostics.push({
-          severity: 'error',
-          code: SyntaxCodes.invalidHeredoc,
-          message: found.error,
-          start: line.start,
-          end: line.lineEnd,
-        });
-      }
-      for (const word of found.heredocs) {
-        const bodyStart = i < n ? starts[i]! : text.length;
-        let rawContent = '';
-        let terminated = false;
-        let bodyEnd = text.length;
-        while (i < n) {
-          const hs = starts[i]!;
-          const he = ends[i]!;
-          i++;
-          let t = hs;
-          if (word.chomp) while (t < he && text.charCodeAt(t) === 0x09) t++;
-          if (text.slice(t, he) === word.name) {
-            terminated = true;
-            bodyEnd = he;
-            break;
-          }
-          rawContent += text.slice(hs, nexts[i - 1]!);
-        }
-        const [ws, we] = rangeToSource(line, word.start, word.end);
-        line.heredocs.push({
-          word: { ...word, start: word.start, end: word.end },
-          rawContent,
-          content: word.chomp ? chompHeredocContent(rawContent) : rawContent,
-          bodyStart,
-          bodyEnd,
-          terminated,
-        });
-        line.end = bodyEnd;
-        if (!terminated) {
-          diagnostics.push({
-            severity: 'error',
-            code: SyntaxCodes.unterminatedHeredoc,
-            message: `unterminated heredoc: no line "${word.name}" ends it`,
-            start: ws,
-            end: we,
-          });
-          break;
-        }
-      }
-    }
+    // Heredoc bodies: a function of their own, so the optimizing compiler need not compile them
+    // into this loop (most lines have none).
+    if (canContainHeredoc(logical)) i = readHeredocs(text, line, i, { starts, ends, nexts }, diagnostics);
     if (!onLine(line, escapeToken)) break;
   }
   return { directives, escape: escapeToken, comments, diagnostics };
+}
+
+/**
+ * The heredoc bodies of `line` (an instruction that can have them), read from physical line `i` on:
+ * each body up to its terminator, recorded on the line. Returns the physical line after the last body.
+ */
+function readHeredocs(
+  text: string,
+  line: LogicalLine,
+  i: number,
+  lines: { starts: number[]; ends: number[]; nexts: number[] },
+  diagnostics: RawDiagnostic[],
+): number {
+  const n = lines.starts.length;
+  const logical = line.text;
+  const found = heredocsFromLine(logical);
+  if (found.error !== undefined) {
+    diagnostics.push({
+      severity: 'error',
+      code: SyntaxCodes.invalidHeredoc,
+      message: found.error,
+      start: line.start,
+      end: line.lineEnd,
+    });
+  }
+  for (const word of found.heredocs) {
+    const bodyStart = i < n ? lines.starts[i]! : text.length;
+    let rawContent = '';
+    let terminated = false;
+    let bodyEnd = text.length;
+    while (i < n) {
+      const hs = lines.starts[i]!;
+      const he = lines.ends[i]!;
+      i++;
+      let t = hs;
+      if (word.chomp) while (t < he && text.charCodeAt(t) === 0x09) t++;
+      if (text.slice(t, he) === word.name) {
+        terminated = true;
+        bodyEnd = he;
+        break;
+      }
+      rawContent += text.slice(hs, lines.nexts[i - 1]!);
+    }
+    const [ws, we] = rangeToSource(line, word.start, word.end);
+    line.heredocs.push({
+      word: { ...word, start: word.start, end: word.end },
+      rawContent,
+      content: word.chomp ? chompHeredocContent(rawContent) : rawContent,
+      bodyStart,
+      bodyEnd,
+      terminated,
+    });
+    line.end = bodyEnd;
+    if (!terminated) {
+      diagnostics.push({
+        severity: 'error',
+        code: SyntaxCodes.unterminatedHeredoc,
+        message: `unterminated heredoc: no line "${word.name}" ends it`,
+        start: ws,
+        end: we,
+      });
+      break;
+    }
+  }
+  return i;
 }
 
 /** BuildKit's `Node.canContainHeredoc`: RUN/COPY/ADD in shell form, also behind ONBUILD. */

@@ -171,7 +171,7 @@ export class BuildInterpreter {
     const loc = toSourceLocation(stage.location);
     switch (base.kind) {
       case 'scratch':
-        return { image: emptyImage(), key: baseCacheKey(base, []) };
+        return { image: emptyImage(), key: baseCacheKey(base, [this.epochInput()]) };
       case 'stage': {
         const parent = this.stages.get(base.stage);
         if (!parent)
@@ -207,9 +207,17 @@ export class BuildInterpreter {
           : resolved.image;
         mkdirSync(path.dirname(marker), { recursive: true });
         atomicWrite(marker, `${resolved.digest}\n`);
-        return { image, key: baseCacheKey(base, [resolved.digest]) };
+        return { image, key: baseCacheKey(base, [resolved.digest, this.epochInput()]) };
       }
     }
+  }
+
+  /**
+   * SOURCE_DATE_EPOCH is in every stage's base key: the layers a build makes carry mtimes clamped to it, so a
+   * layer made under another epoch is another layer (reusing it would break `same inputs, same bytes`).
+   */
+  private epochInput(): string {
+    return `epoch:${this.opts.epoch}`;
   }
 
   private async runStage(stage: Stage): Promise<StageResult> {

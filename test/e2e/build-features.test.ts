@@ -148,6 +148,34 @@ CMD ["/bin/sh", "-c", "cat /opt/artifact /opt/unpacked/inside.txt /opt/data.txt 
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(cacheDir);
   });
 
+  it('does not reuse layers made under another SOURCE_DATE_EPOCH: the output is what a fresh cache gives', async () => {
+    const ctx = await context({ 'note.txt': 'note\n' });
+    writeFileSync(path.join(ctx, 'Rootfile'), `${BUSYBOX_BASE}COPY note.txt /note.txt\nRUN touch /made\n`);
+    const [shared, fresh, out] = [
+      await tempDir('epoch-cache'),
+      await tempDir('epoch-fresh'),
+      await tempDir('epoch-out'),
+    ];
+    const build = async (epoch: string, cacheDir: string, name: string) => {
+      const r = await runRootc(['build', '--progress=plain', '-o', `type=rootfs,dest=${out}/${name}`, ctx], {
+        env: { ROOTC_CACHE_DIR: cacheDir, SOURCE_DATE_EPOCH: epoch },
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      return {
+        log: r.stderr + r.stdout,
+        sha: createHash('sha256')
+          .update(readFileSync(`${out}/${name}`))
+          .digest('hex'),
+      };
+    };
+    const a = await build('1600000000', shared, 'a.tar');
+    const b = await build('1700000000', shared, 'b.tar');
+    const c = await build('1700000000', fresh, 'c.tar');
+    expect(b.log).toMatch(/cache miss/);
+    expect(b.sha).toBe(c.sha);
+    expect(a.sha).not.toBe(b.sha);
+  });
+
   it('runs a RUN heredoc with a shebang as a script file, read-only and left out of the image', async () => {
     const ctx = await context();
     writeFileSync(

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { atomicWrite } from '../cache/store.js';
 import { type Diagnostic, DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { singleIdDebootstrapError, singleIdMapping, singleIdRunError } from '../fsutil/owner.js';
 import { canonicalJson } from '../image/canonical.js';
 import { configDigest, type Image } from '../image/image.js';
 import type { LayerCompression } from '../image/layer.js';
@@ -15,7 +16,7 @@ import type { ClientOptions } from '../registry/client.js';
 import { parseRegistryRef } from '../registry/reference.js';
 import { inUserNamespace } from '../sandbox/namespace.js';
 import { outputPreflight, outputWriters } from '../writers/index.js';
-import { BuildInterpreter, type InterpretResult } from './interpreter.js';
+import { BuildInterpreter, type InterpretResult, toSourceLocation } from './interpreter.js';
 import type { OutputSpec } from './outputs.js';
 import type { ProgressReporter } from './progress.js';
 
@@ -45,6 +46,7 @@ export interface BuildImageResult {
 export async function buildImage(opts: BuildImageOptions): Promise<BuildImageResult> {
   const started = Date.now();
   checkCacheOwner(opts.cacheDir);
+  checkSingleIdSteps(opts.ir);
   for (const output of opts.outputs) {
     if (!outputWriters[output.type]) {
       throw new DiagnosticError(
@@ -116,6 +118,19 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     ...(opts.tags[0] ? { image: opts.tags[0] } : {}),
   });
   return { warnings: result.warnings, result };
+}
+
+/**
+ * A rootless build without subordinate ids (fsutil/owner.ts) refuses, before any work, the steps it cannot
+ * run correctly: RUN and FROM debootstrap, at their location.
+ */
+export function checkSingleIdSteps(ir: IR): void {
+  if (!singleIdMapping()) return;
+  for (const stage of ir.stages) {
+    if (stage.base.kind === 'debootstrap') throw singleIdDebootstrapError(toSourceLocation(stage.location));
+    for (const step of stage.steps)
+      if (step.op === 'run') throw singleIdRunError(toSourceLocation(step.location));
+  }
 }
 
 /**

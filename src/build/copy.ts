@@ -11,9 +11,7 @@ import {
   constants,
   copyFileSync,
   fchmodSync,
-  fchownSync,
   futimesSync,
-  lchownSync,
   linkSync,
   lstatSync,
   lutimesSync,
@@ -30,6 +28,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { byteOrder } from '../context/context.js';
+import { ownerOf, setOwner } from '../fsutil/owner.js';
 import { cleanImagePath, resolveInRoot } from '../fsutil/securejoin.js';
 import { nodePlaceholder } from '../tar/tree.js';
 
@@ -101,7 +100,7 @@ function ensureDir(rootfs: string, imageDir: string, opts: CopyOptions): string 
     mkdirSync(host, { mode: 0o755, recursive: true });
     chmodSync(host, 0o755);
     const owner = opts.owner ?? { uid: 0, gid: 0 };
-    lchownSync(host, owner.uid, owner.gid);
+    setOwner(host, owner.uid, owner.gid);
   }
   return host;
 }
@@ -140,13 +139,13 @@ function copyEntry(
   links: Map<string, string>,
 ): void {
   const existing = tryLstat(target);
-  const uid = opts.owner?.uid ?? st.uid;
-  const gid = opts.owner?.gid ?? st.gid;
+  // The source's owner (COPY --from a stage): in a single-id build, the recorded one (fsutil/owner.ts).
+  const { uid, gid } = opts.owner ?? ownerOf(src, st);
   const mode = opts.mode ?? st.mode & 0o7777;
   if (st.isDirectory()) {
     if (existing && !existing.isDirectory()) rmSync(target, { force: true });
     if (!existing?.isDirectory()) mkdirSync(target);
-    lchownSync(target, uid, gid);
+    setOwner(target, uid, gid);
     chmodSync(target, mode);
     utimesSync(target, st.atime, st.mtime);
     return;
@@ -163,7 +162,8 @@ function copyEntry(
   }
   if (st.isSymbolicLink()) {
     symlinkSync(readlinkSync(src), target);
-    lchownSync(target, uid, gid);
+    // A symlink cannot carry the single-id owner record: its diagnostic names the image path.
+    setOwner(target, uid, gid, undefined, `/${path.relative(path.resolve(opts.rootfs), target)}`);
     lutimesSync(target, st.atime, st.mtime);
     stats.files++;
     return;
@@ -188,7 +188,7 @@ const smallBuffer = Buffer.allocUnsafe(SMALL);
 function copyFile(src: string, st: Stats, target: string, uid: number, gid: number, mode: number): void {
   if (st.size > SMALL) {
     copyFileSync(src, target, constants.COPYFILE_EXCL);
-    lchownSync(target, uid, gid);
+    setOwner(target, uid, gid);
     chmodSync(target, mode);
     utimesSync(target, st.atime, st.mtime);
     return;
@@ -209,7 +209,7 @@ function copyFile(src: string, st: Stats, target: string, uid: number, gid: numb
       }
       for (let off = 0; off < n; ) off += writeSync(out, smallBuffer, off, n - off);
     }
-    fchownSync(out, uid, gid);
+    setOwner(target, uid, gid, out);
     fchmodSync(out, mode); // after the chown, which clears setuid/setgid
     futimesSync(out, st.atime, st.mtime);
   } finally {
@@ -244,7 +244,7 @@ export function copyDepsIntoRootfs(
     if (tryLstat(target)) continue;
     ensureDir(rootfs, path.posix.dirname(entry.path), opts);
     symlinkSync(entry.target, resolveInRoot(rootfs, entry.path));
-    lchownSync(resolveInRoot(rootfs, entry.path), owner.uid, owner.gid);
+    setOwner(resolveInRoot(rootfs, entry.path), owner.uid, owner.gid);
   }
   for (const entry of entries) {
     if (entry.kind !== 'file') continue;

@@ -9,7 +9,6 @@ import {
   closeSync,
   copyFileSync,
   createReadStream,
-  lchownSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -23,6 +22,7 @@ import { hasWildcards, PatternMatcher } from '../context/patterns.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
 import { type DepEntry, resolveDeps } from '../elf/deps.js';
 import { isElf } from '../elf/elf.js';
+import { setOwner, singleIdMapping, singleIdRunError } from '../fsutil/owner.js';
 import { cleanImagePath, resolveInRoot } from '../fsutil/securejoin.js';
 import type { BlobStore } from '../image/blobstore.js';
 import type { Image } from '../image/image.js';
@@ -77,6 +77,8 @@ export async function executeStep(step: Step, env: StepEnv): Promise<void> {
 }
 
 async function executeRun(step: Extract<Step, { op: 'run' }>, env: StepEnv): Promise<void> {
+  // Normally refused before the build starts (checkSingleIdSteps); this catches ONBUILD triggers of a base.
+  if (singleIdMapping()) throw singleIdRunError();
   const user = await resolveUser(env.rootfs, step.user || env.image.config.config.User);
   const merged = new Map<string, string>();
   for (const e of env.image.config.config.Env ?? []) {
@@ -246,7 +248,7 @@ function writeImageFile(
   const file = resolveInRoot(rootfs, clean);
   writeFileSync(file, content);
   chmodSync(file, mode);
-  lchownSync(file, owner.uid, owner.gid);
+  setOwner(file, owner.uid, owner.gid);
 }
 
 async function executeCopy(step: CopyStep, env: StepEnv): Promise<void> {
@@ -357,7 +359,7 @@ async function executeAdd(step: AddStep, env: StepEnv): Promise<void> {
     const file = resolveInRoot(env.rootfs, clean);
     copyFileSync(env.store.path(digest), file);
     chmodSync(file, step.chmod ?? 0o600);
-    lchownSync(file, owner?.uid ?? 0, owner?.gid ?? 0);
+    setOwner(file, owner?.uid ?? 0, owner?.gid ?? 0);
   }
 }
 

@@ -29,7 +29,8 @@ export function isHostOnlyXattr(name: string): boolean {
     name === 'security.selinux' ||
     name.startsWith('trusted.overlay.') ||
     name.startsWith('user.overlay.') ||
-    name === NODE_PLACEHOLDER_XATTR
+    name === NODE_PLACEHOLDER_XATTR ||
+    name === OWNER_XATTR
   );
 }
 
@@ -40,6 +41,12 @@ export function isHostOnlyXattr(name: string): boolean {
  * `statToSpec` turns it back into the node (umoci's and apko's approach: the layer says what the disk cannot).
  */
 export const NODE_PLACEHOLDER_XATTR = 'user.rootc.node';
+
+/**
+ * The owner (`uid:gid`) a file has in the image when the build's user namespace maps only one id (no
+ * subordinate ids): the file itself stays owned by the namespace's root. See fsutil/owner.ts.
+ */
+export const OWNER_XATTR = 'user.rootc.owner';
 
 /** One attribute of `path` (not following a final symlink), or undefined. */
 export function readXattr(path: string, name: string): Buffer | undefined {

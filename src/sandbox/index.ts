@@ -1,10 +1,10 @@
 export {
   BUILD_NS_ENV,
   buildNamespaceCommand,
-  checkSubordinateIds,
   inBuildNamespace,
   inUserNamespace,
   reexecInBuildNamespace,
+  subordinateIdProblems,
 } from './namespace.js';
 export {
   DEFAULT_PATH,

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { SINGLE_ID_NOTES_ENV } from '../fsutil/owner.js';
 import { findHostTool } from './hosttools.js';
 
 /** Set in the environment of the re-executed rootc: the build namespace is already entered. */
@@ -33,7 +34,9 @@ export function buildNamespaceMode(): 'root' | 'rootless' {
  * The command that re-executes `argv` (normally `[process.execPath, ...process.execArgv, ...process.argv.slice(1)]`)
  * in the build namespace: a private mount namespace, so every mount of the build disappears with it even
  * on SIGKILL; rootless, also a user namespace mapping the caller to root and the image's other ids to the
- * caller's subordinate range (`--map-auto`). `setpriv --pdeathsig` makes the child die with its parent.
+ * caller's subordinate range (`--map-auto`), or — without subordinate ids or newuidmap — the caller alone
+ * (`--map-root-user`: the single-id mode of fsutil/owner.ts). `setpriv --pdeathsig` makes the child die
+ * with its parent.
  */
 export function buildNamespaceCommand(argv: string[]): string[] {
   const unshare = findHostTool('unshare');
@@ -45,11 +48,13 @@ export function buildNamespaceCommand(argv: string[]): string[] {
       ),
     );
   }
+  const mode = buildNamespaceMode();
   const ns =
-    buildNamespaceMode() === 'root'
+    mode === 'root'
       ? ['--mount', '--propagation', 'private']
-      : ['--user', '--map-auto', '--map-root-user', '--mount', '--propagation', 'private'];
-  if (buildNamespaceMode() === 'rootless') checkSubordinateIds();
+      : subordinateIdProblems().length > 0
+        ? ['--user', '--map-root-user', '--mount', '--propagation', 'private']
+        : ['--user', '--map-auto', '--map-root-user', '--mount', '--propagation', 'private'];
   const setpriv = findHostTool('setpriv');
   const prefix = setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];
   return [...prefix, unshare, ...ns, '--', ...argv];
@@ -66,12 +71,18 @@ export async function reexecInBuildNamespace(
 ): Promise<number | undefined> {
   if (inBuildNamespace()) return undefined;
   const command = buildNamespaceCommand(argv);
+  // Single-id mode: what its diagnostics should tell the user to do (the namespace's own user is root).
+  const notes = buildNamespaceMode() === 'rootless' ? subordinateIdProblems() : [];
   // A session of its own: Ctrl-C at a terminal signals the foreground group, so without it the child
   // would get SIGINT twice (from the terminal and forwarded) and die on the second before cleaning up.
   // It reads no terminal input; pdeathsig still ties it to this process.
   const child = spawn(command[0]!, command.slice(1), {
     stdio: 'inherit',
-    env: { ...process.env, [BUILD_NS_ENV]: '1' },
+    env: {
+      ...process.env,
+      [BUILD_NS_ENV]: '1',
+      ...(notes.length > 0 ? { [SINGLE_ID_NOTES_ENV]: notes.join('\n') } : {}),
+    },
     detached: true,
   });
   const forward = (sig: NodeJS.Signals) => () => {
@@ -103,10 +114,10 @@ export async function reexecInBuildNamespace(
 }
 
 /**
- * Rootless builds need subordinate ids for the caller (/etc/subuid, /etc/subgid) and the setuid helpers
- * from package uidmap; without them, say exactly what to do (issue 7 will add a single-id fallback).
+ * What keeps the caller from a full rootless mapping: subordinate ids (/etc/subuid, /etc/subgid) and the
+ * setuid helpers of package uidmap, each as the exact thing to do. Empty when both are there.
  */
-export function checkSubordinateIds(user = userInfo()): void {
+export function subordinateIdProblems(user = userInfo()): string[] {
   const missing: string[] = [];
   for (const tool of ['newuidmap', 'newgidmap']) if (!findHostTool(tool)) missing.push(tool);
   const hasRange = (file: string) => {
@@ -128,16 +139,5 @@ export function checkSubordinateIds(user = userInfo()): void {
       `add subordinate ids for ${user.username}: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user.username}`,
     );
   }
-  if (notes.length > 0) {
-    throw new DiagnosticError(
-      error(
-        'build/rootless-unavailable',
-        'rootless builds need a user namespace with subordinate ids',
-        undefined,
-        {
-          notes: notes.map((message) => ({ message })),
-        },
-      ),
-    );
-  }
+  return notes;
 }

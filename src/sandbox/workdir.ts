@@ -1,6 +1,7 @@
-import { chown, lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { setOwner } from '../fsutil/owner.js';
 import { resolveInRoot } from '../fsutil/securejoin.js';
 
 /**
@@ -37,7 +38,7 @@ export async function ensureWorkdir(
   }
   for (const dir of missing) {
     await mkdir(dir, { mode: 0o755 });
-    await chown(dir, owner.uid, owner.gid);
+    setOwner(dir, owner.uid, owner.gid);
   }
   return hostPath;
 }

@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { singleIdMapping } from '../fsutil/owner.js';
 import { inUserNamespace } from '../sandbox/namespace.js';
 import { CopyDriver } from './copy.js';
 import { isOpaqueDir, isWhiteoutStat } from './diffdir.js';
@@ -58,8 +59,12 @@ export async function detectDriver(root: string): Promise<SnapshotKind> {
   }
 }
 
-/** The driver of `kind` with its own directory under `cacheRoot` (`<cacheRoot>/snapshots/<kind>`). */
+/**
+ * The driver of `kind` with its own directory under `cacheRoot` (`<cacheRoot>/snapshots/<kind>`, or
+ * `<kind>-single` in a single-id user namespace: trees whose owners are recorded in xattrs are never
+ * shared with trees written under the full mapping, where each would read the other's owners wrong).
+ */
 export function openDriver(kind: SnapshotKind, cacheRoot: string): SnapshotDriver {
-  const root = path.join(cacheRoot, 'snapshots', kind);
+  const root = path.join(cacheRoot, 'snapshots', singleIdMapping() ? `${kind}-single` : kind);
   return kind === 'overlay' ? new OverlayDriver(root) : new CopyDriver(root);
 }

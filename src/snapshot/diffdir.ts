@@ -2,6 +2,7 @@ import { type BigIntStats, lstatSync, type Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { ownerOf } from '../fsutil/owner.js';
 import { isHostOnlyXattr, readXattrs } from '../fsutil/xattr.js';
 import { OPAQUE_WHITEOUT, type TarEntrySpec, WHITEOUT_PREFIX } from '../tar/entry.js';
 import { compareBytes, statToSpec } from '../tar/tree.js';
@@ -172,7 +173,9 @@ async function dirDiffersFromLower(rel: string, host: string, options: DiffDirOp
   const lower = await lowerStat(rel, options);
   if (!lower?.st.isDirectory()) return true;
   const st = await lstat(host, { bigint: true });
-  if (st.mode !== lower.st.mode || st.uid !== lower.st.uid || st.gid !== lower.st.gid) return true;
+  if (st.mode !== lower.st.mode) return true;
+  const [a, b] = [ownerOf(host, st), ownerOf(lower.host, lower.st)];
+  if (a.uid !== b.uid || a.gid !== b.gid) return true;
   if (st.mtimeNs !== lower.st.mtimeNs) return true;
   return !sameXattrs(readXattrs(host), readXattrs(lower.host));
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
+import { ownerOf } from '../fsutil/owner.js';
 import { readXattrs } from '../fsutil/xattr.js';
 
 /**
@@ -35,10 +36,11 @@ export function isDirMode(mode: number): boolean {
 }
 
 function entryOf(host: string, st: BigIntStats): ManifestEntry {
+  const { uid, gid } = ownerOf(host, st); // a single-id build's recorded owner (fsutil/owner.ts)
   const e: ManifestEntry = {
     mode: Number(st.mode),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
+    uid,
+    gid,
     size: st.size,
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,

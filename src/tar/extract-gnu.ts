@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'n
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { singleIdMapping } from '../fsutil/owner.js';
 import { isHostOnlyXattr, NODE_PLACEHOLDER_XATTR } from '../fsutil/xattr.js';
 import { inUserNamespace } from '../sandbox/namespace.js';
 import type { TarEntrySpec } from './entry.js';
@@ -44,7 +45,13 @@ export async function extractIntoEmpty(
 ): Promise<ExtractReport> {
   const absRoot = path.resolve(root);
   mkdirSync(absRoot, { recursive: true });
-  if (readdirSync(absRoot).length > 0 || options.sameOwner === false || options.xattrs === false) {
+  // A single-id user namespace (no subordinate ids): tar's chowns would fail; applyEntries records owners.
+  if (
+    readdirSync(absRoot).length > 0 ||
+    options.sameOwner === false ||
+    options.xattrs === false ||
+    singleIdMapping()
+  ) {
     return applyEntries(specsOf(await open()), absRoot, { ...options, whiteouts: 'apply' });
   }
   const report: ExtractReport = { entries: 0, bytes: 0, skippedNodes: [], skippedXattrs: [], warnings: [] };

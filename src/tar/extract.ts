@@ -4,9 +4,7 @@ import {
   closeSync,
   type Dirent,
   fchmodSync,
-  fchownSync,
   futimesSync,
-  lchownSync,
   linkSync,
   lstatSync,
   lutimesSync,
@@ -21,6 +19,7 @@ import {
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { setOwner } from '../fsutil/owner.js';
 import { cleanImagePath, resolveInRoot } from '../fsutil/securejoin.js';
 import { NODE_PLACEHOLDER_XATTR, writeXattr } from '../fsutil/xattr.js';
 import { entryContent, OPAQUE_WHITEOUT, type TarEntrySpec, WHITEOUT_PREFIX } from './entry.js';
@@ -234,7 +233,7 @@ export async function applyEntries(
             target,
             spec,
             sameOwner
-              ? (fd) => chownOrFail(() => fchownSync(fd, spec.uid, spec.gid), spec, clean)
+              ? (fd) => chownOrFail(() => setOwner(target, spec.uid, spec.gid, fd, clean), spec, clean)
               : undefined,
           );
           unpacked.add(target);
@@ -269,7 +268,8 @@ export async function applyEntries(
             if (options.nodePlaceholders) {
               const fd = openSync(target, 'wx', 0o600);
               try {
-                if (sameOwner) chownOrFail(() => fchownSync(fd, spec.uid, spec.gid), spec, clean);
+                if (sameOwner)
+                  chownOrFail(() => setOwner(target, spec.uid, spec.gid, fd, clean), spec, clean);
                 fchmodSync(fd, spec.mode & 0o7777);
                 futimesSync(fd, spec.mtime, spec.mtime);
               } finally {
@@ -286,7 +286,7 @@ export async function applyEntries(
       }
       unpacked.add(target);
 
-      if (sameOwner) chownOrFail(() => lchownSync(target, spec.uid, spec.gid), spec, clean);
+      if (sameOwner) chownOrFail(() => setOwner(target, spec.uid, spec.gid, undefined, clean), spec, clean);
       if (xattrs && spec.xattrs) applyXattrs(target, clean, spec.xattrs, report);
       if (spec.type === 'directory') {
         dirs.set(target, { mode: spec.mode, mtime: spec.mtime });
@@ -355,6 +355,7 @@ function chownOrFail(chown: () => void, spec: TarEntrySpec, clean: string): void
   try {
     chown();
   } catch (e) {
+    if (e instanceof DiagnosticError) throw e;
     throw new DiagnosticError(
       error(
         'tar/extract-owner',

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { ownerOf } from '../fsutil/owner.js';
 import { openFileSync, readFileChunks } from '../fsutil/readstream.js';
 import { NODE_PLACEHOLDER_XATTR, readXattr, readXattrs } from '../fsutil/xattr.js';
 import { attachChunks, type EntryType, type TarEntrySpec } from './entry.js';
@@ -37,12 +38,13 @@ export function statToSpec(
   else if (st.isBlockDevice()) type = 'block';
   else if (st.isFIFO()) type = 'fifo';
   else return null; // sockets cannot be archived (GNU tar skips them too)
+  const { uid, gid } = ownerOf(hostPath, st);
   const spec: TarEntrySpec = {
     path: rel,
     type,
     mode: st.mode & 0o7777,
-    uid: st.uid,
-    gid: st.gid,
+    uid,
+    gid,
     mtime: Math.floor(st.mtimeMs / 1000),
   };
   const node = type === 'file' && st.size === 0 ? nodePlaceholder(hostPath) : undefined;

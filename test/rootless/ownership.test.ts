@@ -1,6 +1,6 @@
 /**
- * Issue 7: ids and device nodes in a rootless build's layers, what a user without subordinate ids gets,
- * and a root build never writing into a cache another user owns.
+ * Issue 7: ids and device nodes in a rootless build's layers, and a root build never writing into a cache
+ * another user owns. (A user without subordinate ids: single-id.test.ts.)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,6 @@ import {
   requireTools,
   rootlessUser,
   run,
-  runAs,
   runRootc,
   type TestUser,
   tempDir,
@@ -132,47 +131,6 @@ describe('rootless ownership and device nodes', () => {
       expect(ls.stdout).toMatch(/^crw-rw-rw-\s+1\s+0\s+5\s+4,\s+1 .* tty1$/m);
     }, 120_000);
   });
-
-  it('a user without subordinate ids gets the documented diagnostic', async () => {
-    const name = `rootc-nr${process.pid % 100000}`;
-    await run('useradd', ['-M', '-d', '/nonexistent', '-s', '/bin/sh', name], { reject: true });
-    try {
-      // useradd may give a new user a range itself (SUB_UID_COUNT): take it away.
-      for (const f of ['/etc/subuid', '/etc/subgid'])
-        await run('sed', ['-i', `/^${name}:/d`, f], { reject: true });
-      const nr = rootlessUser(name);
-      expect(nr).toBeUndefined();
-      const id = await run('id', ['-u', name], { reject: true });
-      const home = await tempDir('nr-home', {
-        owner: { uid: Number(id.stdout.trim()), gid: Number(id.stdout.trim()) },
-      });
-      const cache = path.join(home, 'cache');
-      const r = await runAs(
-        {
-          name,
-          uid: Number(id.stdout.trim()),
-          gid: 0,
-          home,
-          subuid: { start: 0, count: 0 },
-          subgid: { start: 0, count: 0 },
-        },
-        process.execPath,
-        [
-          path.join(import.meta.dirname, '../../bin/rootc.js'),
-          'build',
-          '-f',
-          path.join(ctx, 'nr.rootfile'),
-          ctx,
-        ],
-        { env: { XDG_CACHE_HOME: cache }, reject: false },
-      );
-      expect(r.exitCode).toBe(1);
-      expect(r.stderr).toContain('rootless builds need a user namespace with subordinate ids');
-      expect(r.stderr).toContain(`usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`);
-    } finally {
-      await run('userdel', [name]);
-    }
-  }, 60_000);
 
   it('a root build refuses a cache another user owns, and leaves nothing there', async () => {
     const home = await tempDir('cache-owner', { owner: user });

@@ -5,15 +5,16 @@
  * - `KEYWORD [--flag…] [rest]` for every instruction but FROM and ONBUILD: the keyword is letters
  *   only and followed by a blank or the end of the line, the flags are lexed with the lexer's own
  *   pattern, and the rest of the line is the lexer's `Rest` token;
- * - `FROM [--flag…] [image [AS name]]`, the words lexed with the lexer's own word pattern.
+ * - `FROM [--flag…] [image [AS name]]` and `FROM [--flag…] kind source [--flag…] [AS name]`, the words
+ *   lexed with the lexer's own word and flag patterns.
  *
- * Anything else (ONBUILD, an unknown or odd keyword, `--`, FROM's source kinds or extra words) makes
+ * Anything else (ONBUILD, an unknown or odd keyword, `--`, FROM's extra words) makes
  * the whole file take the Chevrotain path, so both paths always give the same tree: the tests parse
  * every corpus and fuzz input both ways and compare.
  */
 import type { EscapeChar } from './ast.js';
 import { type Family, familyOf, flagPattern, wordPattern } from './keywords.js';
-import type { ParsedFrom, ParsedInstruction, Tok } from './parser.js';
+import { fromKinds, type ParsedFrom, type ParsedInstruction, type Tok } from './parser.js';
 
 const families = new Map<string, Family>(Object.entries(familyOf));
 const flagRe = new RegExp(flagPattern.source, 'y');
@@ -68,26 +69,47 @@ export function parseFastLine(
   return from ? { family, keyword, flags, rest: [], from } : undefined;
 }
 
-/** FROM's words after its flags, when they are `image` or `image AS name` (none a flag). */
+/**
+ * FROM's words after its flags, when they are `image`, `image AS name`, or a source kind and its source
+ * with trailing flags and an optional `AS name` (`FROM tarball base.tar --sha256=… AS base`): the shapes
+ * Chevrotain's FROM rule gives without extra words. A word starting with `--` is lexed as the lexer's
+ * Flag token, as the Chevrotain path lexes it; `--` alone (DashDash) takes the Chevrotain path.
+ */
 function fromWords(text: string, p: number, base: number, esc: EscapeChar): ParsedFrom | undefined {
   const re = wordRes[esc];
-  const words: Tok[] = [];
+  const words: { tok: Tok; flag: boolean }[] = [];
   const n = text.length;
   for (;;) {
     while (p < n && isBlank(text.charCodeAt(p))) p++;
     if (p >= n) break;
-    // A word starting with `--` is a flag token, which only Chevrotain's FROM rule places.
-    if (words.length === 3 || text.startsWith('--', p)) return undefined;
-    re.lastIndex = p;
-    const image = re.exec(text)![0];
-    words.push({ image, startOffset: base + p });
+    if (words.length === 8) return undefined;
+    const flag = text.startsWith('--', p);
+    const pattern = flag ? flagRe : re;
+    pattern.lastIndex = p;
+    const image = pattern.exec(text)![0];
+    if (image === '--') return undefined;
+    words.push({ tok: { image, startOffset: base + p }, flag });
     p += image.length;
   }
-  const isAs = (t: Tok) => t.image.length === 2 && /^as$/i.test(t.image);
+  const isAs = (w: { tok: Tok; flag: boolean } | undefined) =>
+    w !== undefined && !w.flag && w.tok.image.length === 2 && /^as$/i.test(w.tok.image);
+  const plain = (w: { tok: Tok; flag: boolean } | undefined) => w !== undefined && !w.flag && !isAs(w);
   if (words.length === 0) return { trailingFlags: [], extra: [] };
-  if (isAs(words[0]!)) return undefined;
-  if (words.length === 1) return { trailingFlags: [], extra: [], image: words[0]! };
-  if (words.length === 3 && isAs(words[1]!) && !isAs(words[2]!))
-    return { trailingFlags: [], extra: [], image: words[0]!, as: words[1]!, name: words[2]! };
+  const [a, b, c] = words;
+  if (!plain(a)) return undefined;
+  if (plain(b) && fromKinds.has(a!.tok.image.toLowerCase())) {
+    // Chevrotain's kindAhead: a kind word, then a source word that is neither a flag nor AS.
+    let i = 2;
+    const trailingFlags: Tok[] = [];
+    while (i < words.length && words[i]!.flag) trailingFlags.push(words[i++]!.tok);
+    const from: ParsedFrom = { trailingFlags, extra: [], kind: a!.tok, source: b!.tok };
+    if (i === words.length) return from;
+    if (i + 2 === words.length && isAs(words[i]) && plain(words[i + 1]))
+      return { ...from, as: words[i]!.tok, name: words[i + 1]!.tok };
+    return undefined;
+  }
+  if (words.length === 1) return { trailingFlags: [], extra: [], image: a!.tok };
+  if (words.length === 3 && isAs(b) && plain(c))
+    return { trailingFlags: [], extra: [], image: a!.tok, as: b!.tok, name: c!.tok };
   return undefined;
 }

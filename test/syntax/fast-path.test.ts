@@ -90,6 +90,14 @@ describe('fast path = Chevrotain path', () => {
       'SHELL ["/bin/sh", "-c"]',
       'VOLUME /a /b',
       'REMOVE /a',
+      'FROM tarball a.tgz',
+      'FROM TARBALL a.tgz AS base',
+      'FROM tarball a.tgz --sha256=abc',
+      'FROM --platform=linux/amd64 tarball a.tgz --sha256=abc --x="y z" as b',
+      'FROM debootstrap bookworm --variant=minbase --include=a,b',
+      'FROM oci ./layout:tag',
+      'FROM tarball AS x',
+      'FROM stage3 "a b"',
     ];
     for (const t of applies) expect(same(t), JSON.stringify(t)).toBe(true);
     const bails = [
@@ -104,7 +112,12 @@ describe('fast path = Chevrotain path', () => {
       'FROM AS',
       'FROM x AS y z',
       'FROM x AS as',
-      'FROM tarball a.tgz',
+      'FROM tarball a.tgz extra',
+      'FROM tarball a.tgz AS',
+      'FROM tarball a.tgz AS b c',
+      'FROM tarball a.tgz -- x',
+      'FROM tarball --x a.tgz',
+      'FROM tarball as as',
       'FROM x --y',
       'FROM -- x',
       'FROM x AS --y',

@@ -39,6 +39,10 @@ export async function writeFileAtomic(
     await (pipeline as (...streams: any[]) => Promise<void>)(source, ...transforms, out);
     renameSync(temp, dest);
   } catch (e) {
+    // The stream opens its file asynchronously: wait until it is closed, or the unlink could come before
+    // the open and leave the temp file behind.
+    out.destroy();
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     try {
       unlinkSync(temp);
     } catch {

@@ -199,6 +199,7 @@ export class BuildInterpreter {
           digestFile: (file) => this.context.digests.digest(file),
           knownDigest: (file) => this.context.digests.known(file),
           platform: this.opts.ir.platform,
+          epoch: this.opts.epoch,
           ...(this.opts.registry ? { registry: this.opts.registry } : {}),
         });
         // ONBUILD triggers run in the first build FROM an image (lowering splices them) and are not inherited further.

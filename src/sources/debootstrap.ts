@@ -40,7 +40,7 @@ export interface DebootstrapSpec {
 }
 
 /** Bump when the way the tree becomes a layer changes. */
-const LAYER_VERSION = 1;
+const LAYER_VERSION = 2;
 const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 
 /** Debian's architecture name for this machine (what `dpkg --print-architecture` says on it). */
@@ -276,7 +276,10 @@ export const debootstrapSource: Source<DebootstrapSpec> = {
     }
     const mirror = spec.mirror ?? hostMirror(spec.suite);
     const include = [...new Set(spec.include)].sort();
-    const args = { suite: spec.suite, variant: spec.variant ?? '', mirror, include, arch };
+    // debootstrap's tools write dates (shadow's last password change, …) from SOURCE_DATE_EPOCH, or from the
+    // clock without it: always the build's epoch, and in the key, so a tree is the same on any day.
+    const epoch = ctx.epoch ?? 0;
+    const args = { suite: spec.suite, variant: spec.variant ?? '', mirror, include, arch, epoch };
     const key = createHash('sha256').update(JSON.stringify(args)).digest('hex');
     const compression = ctx.compression ?? 'gzip';
     const indexFile = path.join(ctx.cacheDir, 'sources', 'debootstrap', `${key}-${compression}.json`);
@@ -325,6 +328,7 @@ export const debootstrapSource: Source<DebootstrapSpec> = {
           PATH,
           LC_ALL: 'C',
           DEBIAN_FRONTEND: 'noninteractive',
+          SOURCE_DATE_EPOCH: String(epoch),
           ...(realMknod ? { ROOTC_DEBOOTSTRAP_NODES: nodeRecord } : {}),
         };
         // In a mount and pid namespace of its own: the /proc, /sys and /dev/pts mounts debootstrap makes in the
@@ -375,7 +379,11 @@ export const debootstrapSource: Source<DebootstrapSpec> = {
           throw fail('source/debootstrap-failed', `${describe} left no /usr/bin in the tree`, loc);
         }
         const nodes = readNodeRecords(nodeRecord, target);
-        const layer = await storeLayer(ctx.store, withNodes(walkTree(target), nodes), { compression });
+        // Mtimes clamped like every layer rootc makes: the files debootstrap wrote carry the day it ran.
+        const layer = await storeLayer(ctx.store, withNodes(walkTree(target), nodes), {
+          compression,
+          clampMtime: epoch,
+        });
         index = { version: LAYER_VERSION, args, layer };
         writeJsonAtomic(indexFile, index);
       } finally {

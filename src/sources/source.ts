@@ -28,6 +28,11 @@ export interface SourceContext {
   knownDigest?: (file: string) => string | undefined;
   /** Registry access (extra CAs, insecure hosts) for sources that pull. */
   registry?: ClientOptions;
+  /**
+   * SOURCE_DATE_EPOCH of the build (0 when unset). A source that makes a tree by running programs
+   * (debootstrap) gives it to them and keys its cache by it: their generated dates follow it.
+   */
+  epoch?: number;
   /** The platform the build targets (images with several pick this one). */
   platform?: { os: string; architecture: string; variant?: string };
 }

@@ -46,6 +46,13 @@ import { allOutputs, digestsOf, EPOCH, makeBusyboxContext } from './fixture.js';
 
 const BUILD_TIMEOUT = 1_500_000;
 
+/**
+ * The epoch of the debootstrap samples' builds: the one e2e/samples and e2e/bases build with (none, so 0).
+ * A debootstrap tree is made for, and cached by, the build's epoch, so with the same one root's builds here
+ * reuse the run's shared debootstrap instead of running another.
+ */
+const DEBOOTSTRAP_EPOCH = { SOURCE_DATE_EPOCH: '0' };
+
 /** Root's debootstrap cache for this run (the one samples.test.ts and bases.test.ts share). */
 function rootDebootstrapCache(): string {
   const fixed = process.env.ROOTC_TEST_DEBOOTSTRAP_CACHE;
@@ -206,6 +213,7 @@ describe('rootless builds of the samples give the same bytes as root builds', ()
       async () => {
         const { asUser, userCache } = await both([], path.join(repoRoot, 'samples/debian-minimal'), {
           rootCache,
+          env: DEBOOTSTRAP_EPOCH,
         });
         // The user's debootstrap made /dev/null & co. as placeholders (then REMOVE /dev/* dropped them).
         expect(asUser.stderr).toMatch(/device node\(s\) could not be created on disk/);
@@ -236,6 +244,7 @@ describe('rootless builds of the samples give the same bytes as root builds', ()
         async () => {
           await both([], path.join(repoRoot, 'samples', sample), {
             rootCache,
+            env: DEBOOTSTRAP_EPOCH,
             beforeUser: (userCache) => shareDebootstrapBase(rootCache, userCache, user, [...include]),
           });
         },

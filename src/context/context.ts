@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { FileDigestCache } from '../cache/digests.js';
+import { byteOrder } from '../fsutil/order.js';
 import { resolveInRoot } from '../fsutil/securejoin.js';
 import { cleanPath, goMatch, hasWildcards, PatternMatcher, parseIgnoreFile } from './patterns.js';
 
@@ -113,10 +114,10 @@ export class BuildContext {
     const names = readdirSync(abs).sort(byteOrder);
     for (const name of names) {
       const childRel = rel ? `${rel}/${name}` : name;
-      if (this.ignore.matches(childRel) && !this.ignore.hasExclusions) continue;
+      const excluded = this.ignore.matches(childRel);
+      if (excluded && !this.ignore.hasExclusions) continue;
       const childAbs = path.join(abs, name);
       const stat = lstatSync(childAbs);
-      const excluded = this.ignore.matches(childRel);
       if (!excluded) yield { rel: childRel, abs: childAbs, stat };
       // With `!` re-inclusions an excluded dir may still hold included files: descend anyway.
       if (stat.isDirectory()) yield* this.walkDir(childRel, childAbs);
@@ -141,6 +142,4 @@ export class BuildContext {
   }
 }
 
-export function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
+export { byteOrder } from '../fsutil/order.js';

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { byteOrder } from '../fsutil/order.js';
 import { ownerOf } from '../fsutil/owner.js';
 import { openFileSync, readFileChunks } from '../fsutil/readstream.js';
 import { NODE_PLACEHOLDER_XATTR, readXattr, readXattrs } from '../fsutil/xattr.js';
@@ -84,9 +85,7 @@ export function nodePlaceholder(
 }
 
 /** Byte order of UTF-8 strings (JS `<` compares UTF-16 units, which differs above U+FFFF). */
-export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
+export const compareBytes = byteOrder;
 
 /**
  * Walks `root` and yields one entry per file, directory, link, device and fifo below it (not the root itself),

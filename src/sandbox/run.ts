@@ -16,6 +16,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { DiagnosticError, error } from '../diagnostics/diagnostic.js';
+import { processAlive } from '../fsutil/process.js';
 import { findHostTool } from './hosttools.js';
 import { MountStubs } from './mountpoints.js';
 import { inUserNamespace } from './namespace.js';
@@ -501,13 +502,4 @@ export async function sweepRunScratch(dir: string = tmpdir()): Promise<number> {
     }
   }
   return removed;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { processAlive } from '../fsutil/process.js';
 import { checkKey } from './types.js';
 
 /**
@@ -133,13 +134,4 @@ function tempName(tag?: string): string {
   return [process.pid, tag, Date.now().toString(36), randomBytes(6).toString('hex')]
     .filter(Boolean)
     .join('-');
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

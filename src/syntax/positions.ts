@@ -51,7 +51,36 @@ export class PositionIndex {
     return p;
   }
 
+  /**
+   * A range whose positions are computed when read: the parser makes a range for every keyword,
+   * flag and argument, and most of them are never looked at (a `check` reads only the ranges of
+   * what it reports, the lowering those of instructions).
+   */
   range(start: number, end: number): SourceRange {
-    return { start: this.position(start), end: this.position(Math.max(start, end)) };
+    return new Span(this, start, Math.max(start, end));
+  }
+}
+
+/**
+ * A `SourceRange` that holds its two offsets and makes `start` and `end` on demand. It serializes as
+ * the plain range does, so `rootc parse --json` and the language server see no difference.
+ */
+class Span implements SourceRange {
+  constructor(
+    private readonly index: PositionIndex,
+    private readonly from: number,
+    private readonly to: number,
+  ) {}
+
+  get start(): SourcePosition {
+    return this.index.position(this.from);
+  }
+
+  get end(): SourcePosition {
+    return this.index.position(this.to);
+  }
+
+  toJSON(): SourceRange {
+    return { start: this.start, end: this.end };
   }
 }

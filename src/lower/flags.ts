@@ -57,7 +57,10 @@ export interface ParsedFlags {
 /** The result for an instruction without flags (most of them), shared: callers only read it. */
 const NO_FLAGS: ParsedFlags = { strings: new Map(), multi: new Map(), bools: new Map(), problems: [] };
 
-export function parseFlags(node: InstructionNode, allowed: Record<string, FlagKind>): ParsedFlags {
+export function parseFlags(
+  node: Pick<InstructionNode, 'keyword' | 'flags'>,
+  allowed: Record<string, FlagKind>,
+): ParsedFlags {
   if (node.flags.length === 0) return NO_FLAGS;
   const out: ParsedFlags = { strings: new Map(), multi: new Map(), bools: new Map(), problems: [] };
   const seen = new Set<string>();

@@ -158,7 +158,7 @@ export function lowerFrom(
   }
 
   const flags = parseFlags(
-    { ...located.node, flags: clause.flags },
+    { keyword: located.node.keyword, flags: clause.flags },
     { platform: 'string', ...KIND_FLAGS[clause.kind] },
   );
   for (const p of flags.problems) {

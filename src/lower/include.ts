@@ -136,8 +136,8 @@ export function spliceInclude(host: IncludeHost, ctx: Ctx, state: StageState): v
     n.args.slice(1).map((arg) => {
       const eq = arg.raw.indexOf('=');
       if (eq <= 0) return { key: arg, value: undefined };
-      const key = { ...arg, value: arg.raw.slice(0, eq), raw: arg.raw.slice(0, eq) };
-      const value = { ...arg, value: arg.raw.slice(eq + 1), raw: arg.raw.slice(eq + 1) };
+      const key = { value: arg.raw.slice(0, eq), raw: arg.raw.slice(0, eq), range: arg.range };
+      const value = { value: arg.raw.slice(eq + 1), raw: arg.raw.slice(eq + 1), range: arg.range };
       return { key, value };
     });
   for (const p of pairs) {
@@ -162,7 +162,7 @@ export function spliceInclude(host: IncludeHost, ctx: Ctx, state: StageState): v
       continue;
     }
     params.set(key, value);
-    paramArgs.set(key, { ...p.key, range: whole });
+    paramArgs.set(key, { value: p.key.value, raw: p.key.raw, range: whole });
   }
 
   host.sources.set(ref.label, text);

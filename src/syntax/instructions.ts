@@ -4,13 +4,13 @@
  * parseStringsWhitespaceDelimited, parseString, parseNameVal, parseNameOrNameVal, parseHealthConfig,
  * parseSubCommand.
  */
-import type { SourceRange } from '../diagnostics/diagnostic.js';
 import { suggest } from '../diagnostics/suggest.js';
 import type { Arg, EscapeChar, Flag, FromClause, Heredoc, InstructionNode } from './ast.js';
 import { SyntaxCodes } from './codes.js';
 import { parseJson } from './json.js';
 import { instructionNames } from './keywords.js';
 import { type LogicalLine, type RawDiagnostic, rangeToSource, toSource } from './lines.js';
+import { FlagWord, Instruction, Word } from './nodes.js';
 import type { ParsedInstruction, Tok } from './parser.js';
 import type { PositionIndex } from './positions.js';
 import { unquote } from './shlex.js';
@@ -42,7 +42,11 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
   const upper = p.keyword.image.toUpperCase();
   // The instruction names' own strings, not a copy of the keyword per node.
   const keyword = canonicalNames.get(upper) ?? upper;
-  const range = (a: number, b: number): SourceRange => sourceRange(line, cx.source, a, b);
+  /** An argument at the half-open range [a, b) of the logical line. */
+  const word = (value: string, raw: string, a: number, b: number): Word => {
+    const s = toSource(line, a);
+    return new Word(value, raw, cx.source, s, b <= a ? s : toSource(line, b - 1) + 1);
+  };
   const report = (code: string, message: string, a: number, b: number, suggestion?: string) => {
     const [s, e] = rangeToSource(line, a, b);
     cx.diagnostics.push({
@@ -55,7 +59,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
     });
   };
 
-  const flags: Flag[] = p.flags.map((t) => toFlag(t, cx.base, range));
+  const flags: Flag[] = p.flags.length === 0 ? NONE : p.flags.map((t) => toFlag(t, cx));
 
   // The arguments as BuildKit's splitCommand leaves them: from the first non-flag word to the end
   // of the logical line, trimmed.
@@ -66,24 +70,22 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
   while (re > rs && isSpace(text.charCodeAt(re - 1))) re--;
   while (rs < re && isSpace(text.charCodeAt(rs))) rs++;
   const rest = text.slice(rs, re);
-  const arg = (pc: Piece, value = pc.text): Arg => ({
-    value,
-    raw: pc.text,
-    range: range(rs + pc.start, rs + pc.end),
-  });
+  const arg = (pc: Piece, value = pc.text): Arg => word(value, pc.text, rs + pc.start, rs + pc.end);
   const unq = (s: string) => unquote(s, cx.escape).value;
 
-  const node: InstructionNode = {
+  const start = toSource(line, kwStart);
+  const node = new Instruction(
     keyword,
-    keywordRange: range(kwStart, kwEnd),
-    range: cx.source.range(toSource(line, kwStart), line.end),
+    cx.source,
+    start,
+    kwEnd <= kwStart ? start : toSource(line, kwEnd - 1) + 1,
+    Math.max(start, line.end),
     flags,
-    json: false,
-    args: [],
-    heredocs: NONE,
-    original: text.slice(kwStart),
-    comments: kwStart === 0 && line.comments.length > 0 ? line.comments : NONE,
-  };
+    [],
+    NONE,
+    text.slice(kwStart),
+    kwStart === 0 && line.comments.length > 0 ? line.comments : NONE,
+  );
 
   /** A `key=value` word split at its first `=` (at `eq`): both parts unquoted, kept as a pair and in args. */
   const pushKeyValue = (w: Piece, eq: number): void => {
@@ -102,11 +104,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
     const j = parseJson(r);
     if (j.kind === 'json') {
       node.json = true;
-      return j.items.map((it) => ({
-        value: it.text,
-        raw: r.slice(it.start, it.end),
-        range: range(base + it.start, base + it.end),
-      }));
+      return j.items.map((it) => word(it.text, r.slice(it.start, it.end), base + it.start, base + it.end));
     }
     if (j.kind === 'not-strings') {
       report(
@@ -116,13 +114,8 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
         base + r.length,
       );
     }
-    if (list)
-      return splitWhitespace(r).map((w) => ({
-        value: w.text,
-        raw: w.text,
-        range: range(base + w.start, base + w.end),
-      }));
-    return [{ value: r, raw: r, range: range(base, base + r.length) }];
+    if (list) return splitWhitespace(r).map((w) => word(w.text, w.text, base + w.start, base + w.end));
+    return [word(r, r, base, base + r.length)];
   };
 
   switch (p.family) {
@@ -182,7 +175,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
         if (eq < 0) {
           const k = arg(w, unq(w.text));
           node.pairs.push({ key: k, value: undefined, legacy: false });
-          node.args.push(k, { value: '', raw: '', range: range(rs + w.end, rs + w.end) });
+          node.args.push(k, word('', '', rs + w.end, rs + w.end));
           continue;
         }
         pushKeyValue(w, eq);
@@ -226,7 +219,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
       break;
     }
     case 'from':
-      buildFrom(p, node, cx, range, report);
+      buildFrom(p, node, cx, report);
       break;
     case 'onbuild': {
       if (!p.inner) {
@@ -289,22 +282,21 @@ function tokEnd(t: Tok): number {
   return t.startOffset + t.image.length;
 }
 
-/** The source range of a half-open range of the logical line (`rangeToSource`, without the pair). */
-function sourceRange(line: LogicalLine, source: PositionIndex, a: number, b: number): SourceRange {
-  const s = toSource(line, a);
-  return source.range(s, b <= a ? s : toSource(line, b - 1) + 1);
-}
-
-function toFlag(t: Tok, base: number, range: (a: number, b: number) => SourceRange): Flag {
+function toFlag(t: Tok, cx: BuildContext): Flag {
   const text = processFlag(t.image);
   const body = text.slice(2);
   const eq = body.indexOf('=');
-  return {
-    name: eq < 0 ? body : body.slice(0, eq),
-    value: eq < 0 ? undefined : body.slice(eq + 1),
-    raw: t.image,
-    range: range(t.startOffset - base, tokEnd(t) - base),
-  };
+  const a = t.startOffset - cx.base;
+  const b = tokEnd(t) - cx.base;
+  const s = toSource(cx.line, a);
+  return new FlagWord(
+    eq < 0 ? body : body.slice(0, eq),
+    eq < 0 ? undefined : body.slice(eq + 1),
+    t.image,
+    cx.source,
+    s,
+    b <= a ? s : toSource(cx.line, b - 1) + 1,
+  );
 }
 
 function heredocsOf(line: LogicalLine, cx: BuildContext): Heredoc[] {
@@ -326,30 +318,35 @@ function buildFrom(
   p: ParsedInstruction,
   node: InstructionNode,
   cx: BuildContext,
-  range: (a: number, b: number) => SourceRange,
   report: (code: string, message: string, a: number, b: number) => void,
 ): void {
   const f = p.from!;
   const off = (t: Tok) => [t.startOffset - cx.base, tokEnd(t) - cx.base] as const;
+  // The words are the args, and the clause's source and stage name are the same objects.
   const arg = (t: Tok): Arg => {
     const [a, b] = off(t);
-    return { value: t.image, raw: t.image, range: range(a, b) };
+    const s = toSource(cx.line, a);
+    return new Word(t.image, t.image, cx.source, s, b <= a ? s : toSource(cx.line, b - 1) + 1);
   };
   let clause: FromClause | undefined;
   if (f.kind && f.source) {
     const kind = f.kind.image.toLowerCase() as FromClause['kind'];
-    clause = { kind, source: arg(f.source) };
-    node.args.push(arg(f.kind), arg(f.source));
-    for (const t of f.trailingFlags) node.flags.push(toFlag(t, cx.base, range));
+    const source = arg(f.source);
+    clause = { kind, source };
+    node.args.push(arg(f.kind), source);
+    if (f.trailingFlags.length > 0)
+      node.flags = [...node.flags, ...f.trailingFlags.map((t) => toFlag(t, cx))];
   } else if (f.image) {
-    clause = { kind: f.image.image === 'scratch' ? 'scratch' : 'image', source: arg(f.image) };
-    node.args.push(arg(f.image));
+    const source = arg(f.image);
+    clause = { kind: f.image.image === 'scratch' ? 'scratch' : 'image', source };
+    node.args.push(source);
   }
   if (f.as) {
     node.args.push(arg(f.as));
     if (f.name && !f.name.isInsertedInRecovery) {
-      node.args.push(arg(f.name));
-      if (clause) clause.stageName = arg(f.name);
+      const name = arg(f.name);
+      node.args.push(name);
+      if (clause) clause.stageName = name;
     }
   }
   if (clause) node.from = clause;

@@ -65,7 +65,7 @@ export class PositionIndex {
  * A `SourceRange` that holds its two offsets and makes `start` and `end` on demand. It serializes as
  * the plain range does, so `rootc parse --json` and the language server see no difference.
  */
-class Span implements SourceRange {
+export class Span implements SourceRange {
   constructor(
     private readonly index: PositionIndex,
     private readonly from: number,

@@ -11,6 +11,7 @@ import {
   expandArg,
   expandIn,
   HEREDOC_WORD,
+  here,
   node,
 } from './instruction-context.js';
 import type { AddSource, CopyFrom, CopySource } from './ir.js';
@@ -218,6 +219,7 @@ export function lowerCopyOrAdd(ctx: Ctx, kind: 'COPY' | 'ADD'): void {
       ...common,
       parents: flags.bools.get('parents')?.value ?? false,
       deps: flags.bools.get('deps')?.value ?? false,
+      location: here(ctx),
     });
     return;
   }
@@ -251,6 +253,7 @@ export function lowerCopyOrAdd(ctx: Ctx, kind: 'COPY' | 'ADD'): void {
     ...common,
     ...(checksumValue !== undefined ? { checksum: checksumValue } : {}),
     unpack: flags.bools.get('unpack')?.value ?? true,
+    location: here(ctx),
   });
 }
 
@@ -284,5 +287,5 @@ export function lowerRemove(ctx: Ctx): void {
     }
     paths.push(abs);
   }
-  if (paths.length > 0) addStep(ctx, { op: 'remove', paths });
+  if (paths.length > 0) addStep(ctx, { op: 'remove', paths, location: here(ctx) });
 }

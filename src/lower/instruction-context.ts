@@ -7,7 +7,7 @@ import type { Arg, InstructionNode } from '../syntax/ast.js';
 import { type ArgSource, at, type Located, locationOf, type Reporter, type StageState } from './context.js';
 import { type ExpandOk, expandWord, type LexOptions } from './expand.js';
 import { type ParsedFlags, parseFlags } from './flags.js';
-import type { ConfigChange, Step, StepBody } from './ir.js';
+import type { ConfigChange, Location, Step } from './ir.js';
 import { closest } from './suggest.js';
 
 /** A heredoc marker word: `<<EOF`, `<<-EOF`, `<<"EOF"`, `2<<EOF`. */
@@ -37,15 +37,21 @@ export type Handler = (ctx: Ctx) => void;
 
 export const node = (ctx: Ctx): InstructionNode => ctx.located.node;
 
-export function addStep(ctx: Ctx, step: StepBody, location = ctx.located): void {
-  // Add the location to the fresh step object rather than spreading it into a new one (hot path).
-  const withLocation = step as Step;
-  withLocation.location = locationOf(location);
-  ctx.state.steps.push(withLocation);
+/**
+ * Add a step. Callers write `location: here(ctx)` in the step's literal: a property added to an
+ * object after it is made goes to a separate property store, one more object per step.
+ */
+export function addStep(ctx: Ctx, step: Step): void {
+  ctx.state.steps.push(step);
+}
+
+/** The location of the instruction being lowered, for its step. */
+export function here(ctx: Ctx): Location {
+  return locationOf(ctx.located);
 }
 
 export function config(ctx: Ctx, change: ConfigChange): void {
-  addStep(ctx, { op: 'config', change });
+  addStep(ctx, { op: 'config', change, location: here(ctx) });
 }
 
 export function error(

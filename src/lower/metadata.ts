@@ -10,6 +10,7 @@ import {
   error,
   expandArg,
   expandIn,
+  here,
   node,
   singleArg,
   wordText,
@@ -54,7 +55,7 @@ export function lowerWorkdir(ctx: Ctx): void {
   }
   const wd = p.startsWith('/') ? p : path.posix.join('/', ctx.state.workdir, p);
   ctx.state.workdir = wd;
-  addStep(ctx, { op: 'workdir', path: wd, user: ctx.state.user });
+  addStep(ctx, { op: 'workdir', path: wd, user: ctx.state.user, location: here(ctx) });
 }
 
 export function lowerUser(ctx: Ctx): void {
@@ -89,7 +90,8 @@ export function lowerExpose(ctx: Ctx): void {
       else for (const p of checked.value) if (!ports.includes(p)) ports.push(p);
     }
   }
-  if (ports.length > 0) config(ctx, { field: 'ExposedPorts', ports });
+  // slice: the step keeps an exact copy (an array grown with push has room for 17).
+  if (ports.length > 0) config(ctx, { field: 'ExposedPorts', ports: ports.slice() });
 }
 
 export function lowerVolume(ctx: Ctx): void {
@@ -109,7 +111,7 @@ export function lowerVolume(ctx: Ctx): void {
     }
     if (!volumes.includes(v)) volumes.push(v);
   }
-  if (volumes.length > 0) config(ctx, { field: 'Volumes', volumes });
+  if (volumes.length > 0) config(ctx, { field: 'Volumes', volumes: volumes.slice() });
 }
 
 export function lowerStopSignal(ctx: Ctx): void {

@@ -3,7 +3,16 @@ import path from 'node:path';
 import type { InstructionNode } from '../syntax/ast.js';
 import type { StageState } from './context.js';
 import { INSTRUCTION_FLAGS } from './flags.js';
-import { addStep, type Ctx, checkFlags, config, error, HEREDOC_WORD, node } from './instruction-context.js';
+import {
+  addStep,
+  type Ctx,
+  checkFlags,
+  config,
+  error,
+  HEREDOC_WORD,
+  here,
+  node,
+} from './instruction-context.js';
 import type { InlineFile, NetworkMode } from './ir.js';
 
 function shellScript(n: InstructionNode): string {
@@ -94,7 +103,8 @@ export function lowerRun(ctx: Ctx): void {
       error(ctx, 'lower/missing-argument', 'RUN requires a command', n.keywordRange);
       return;
     }
-    argv = [...ctx.state.shell, script];
+    // concat makes an exact array; a spread literal grows one with push (room for 20).
+    argv = ctx.state.shell.concat(script);
   }
   addStep(ctx, {
     op: 'run',
@@ -105,13 +115,14 @@ export function lowerRun(ctx: Ctx): void {
     workdir: ctx.state.workdir,
     network,
     inlineFiles,
+    location: here(ctx),
   });
 }
 
 function commandLine(ctx: Ctx): string[] {
   const n = node(ctx);
   if (n.json) return n.args.map((a) => a.value);
-  return [...ctx.state.shell, shellScript(n)];
+  return ctx.state.shell.concat(shellScript(n));
 }
 
 export function lowerCmd(ctx: Ctx): void {

@@ -72,7 +72,8 @@ export function lowerEnv(ctx: Ctx): void {
     ctx.state.configEnv.set(k, v);
     ctx.state.assumed.delete(k);
   }
-  if (out.length > 0) config(ctx, { field: 'Env', env: out });
+  // slice: the step keeps an exact copy (an array grown with push has room for 17).
+  if (out.length > 0) config(ctx, { field: 'Env', env: out.slice() });
 }
 
 export function lowerKeyValues(ctx: Ctx, field: 'Labels' | 'Annotations'): void {
@@ -96,6 +97,6 @@ export function lowerKeyValues(ctx: Ctx, field: 'Labels' | 'Annotations'): void 
     if (value !== undefined) out.push([key, value]);
   }
   if (out.length === 0) return;
-  if (field === 'Labels') config(ctx, { field, labels: out });
-  else config(ctx, { field, annotations: out });
+  if (field === 'Labels') config(ctx, { field, labels: out.slice() });
+  else config(ctx, { field, annotations: out.slice() });
 }

@@ -274,8 +274,16 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
 
   // Heredocs belong to the instruction that opens them (for ONBUILD, the inner one).
   if (p.family !== 'onbuild') node.heredocs = heredocsOf(line, cx);
+  // An array grown with push has room for 17 elements or more: the tree keeps exact copies (and
+  // the shared empty array for no args), as it lives as long as the tree does.
+  if (node.args.length === 0) node.args = NONE;
+  else if (pushes.has(p.family)) node.args = node.args.slice();
+  if (node.pairs !== undefined) node.pairs = node.pairs.slice();
   return node;
 }
+
+/** The families whose args are built with push (the others map a list of known length). */
+const pushes = new Set<string>(['keyValue', 'annotation', 'arg', 'include', 'from']);
 
 /** End offset (exclusive) of a token; tokens inserted by error recovery have none. */
 function tokEnd(t: Tok): number {

@@ -11,7 +11,7 @@ import { type Diagnostic, error as errorDiag } from '../diagnostics/diagnostic.j
 import type { EscapeChar, InstructionNode, ParseResult, RootfileAst } from './ast.js';
 import { SyntaxCodes } from './codes.js';
 import { parseFastLine } from './fast.js';
-import { buildInstruction } from './instructions.js';
+import { type BuildContext, buildInstruction } from './instructions.js';
 import { tokenize } from './lexer.js';
 import {
   type LinesResult,
@@ -95,6 +95,14 @@ function parse(
   if (via !== 'chevrotain') {
     // The fast path, line by line as pass 1 finds them: a line and its tokens are garbage as soon as
     // its instruction is built.
+    // One context for every line (buildInstruction keeps none of it).
+    const cx: BuildContext = {
+      line: undefined as unknown as LogicalLine,
+      base: 0,
+      source,
+      escape: '\\',
+      diagnostics: built,
+    };
     pass1 = scanLogicalLines(text, (line, esc) => {
       const p = parseFastLine(line.text, length, esc);
       if (p === undefined) {
@@ -102,7 +110,9 @@ function parse(
         return false;
       }
       if (p !== null) {
-        const cx = { line, base: length, source, escape: esc, diagnostics: built };
+        cx.line = line;
+        cx.base = length;
+        cx.escape = esc;
         instructions.push(buildInstruction(p, cx));
       }
       length += line.text.length + 1;

@@ -34,6 +34,96 @@ const NONE: never[] = Object.freeze([]) as unknown as never[];
 
 const canonicalNames = new Map<string, string>(instructionNames.map((n) => [n, n]));
 
+/**
+ * What building one instruction needs besides the parsed tokens: a class rather than closures in
+ * buildInstruction, which made six functions and their context per instruction.
+ */
+class Builder {
+  constructor(
+    readonly cx: BuildContext,
+    readonly node: Instruction,
+    /** Where the arguments start in the logical line. */
+    readonly rs: number,
+  ) {}
+
+  /** An argument at the half-open range [a, b) of the logical line. */
+  word(value: string, raw: string, a: number, b: number): Word {
+    const line = this.cx.line;
+    const s = toSource(line, a);
+    return new Word(value, raw, this.cx.source, s, b <= a ? s : toSource(line, b - 1) + 1);
+  }
+
+  /** An argument for a piece of the arguments (offsets relative to `rs`). */
+  arg(pc: Piece, value = pc.text): Word {
+    return this.word(value, pc.text, this.rs + pc.start, this.rs + pc.end);
+  }
+
+  unq(s: string): string {
+    return unquote(s, this.cx.escape).value;
+  }
+
+  report(code: string, message: string, a: number, b: number, suggestion?: string): void {
+    const [s, e] = rangeToSource(this.cx.line, a, b);
+    this.cx.diagnostics.push({
+      severity: 'error',
+      code,
+      message,
+      start: s,
+      end: e,
+      ...(suggestion ? { suggestion } : {}),
+    });
+  }
+
+  /** A `key=value` word split at its first `=` (at `eq`): both parts unquoted, kept as a pair and in args. */
+  pushKeyValue(w: Piece, eq: number): void {
+    const t = w.text;
+    const kRaw = t.slice(0, eq);
+    const vRaw = t.slice(eq + 1);
+    const k = this.word(this.unq(kRaw), kRaw, this.rs + w.start, this.rs + w.start + eq);
+    const v = this.word(this.unq(vRaw), vRaw, this.rs + w.start + eq + 1, this.rs + w.end);
+    const node = this.node;
+    node.pairs ??= [];
+    node.pairs.push({ key: k, value: v, legacy: false });
+    node.args.push(k, v);
+  }
+
+  /** parseMaybeJSON (`list` false) / parseMaybeJSONToList (`list` true): the args, exactly sized. */
+  maybeJson(r: string, base: number, list: boolean): Arg[] {
+    if (r === '' && !list) return [];
+    const j = parseJson(r);
+    if (j.kind === 'json') {
+      this.node.json = true;
+      const items = j.items;
+      const out: Arg[] = new Array(items.length);
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        out[i] = this.word(it.text, r.slice(it.start, it.end), base + it.start, base + it.end);
+      }
+      return out;
+    }
+    if (j.kind === 'not-strings') {
+      this.report(
+        SyntaxCodes.jsonNotStrings,
+        'when using JSON array syntax, arrays must be comprised of strings only',
+        base,
+        base + r.length,
+      );
+    }
+    if (list) return this.words(splitWhitespace(r), base);
+    return [this.word(r, r, base, base + r.length)];
+  }
+
+  /** Args for pieces at `base` (their values as written), exactly sized. */
+  words(pieces: Piece[], base: number): Arg[] {
+    const out: Arg[] = new Array(pieces.length);
+    for (let i = 0; i < pieces.length; i++) {
+      const w = pieces[i]!;
+      out[i] = this.word(w.text, w.text, base + w.start, base + w.end);
+    }
+    return out;
+  }
+}
+
 export function buildInstruction(p: ParsedInstruction, cx: BuildContext): InstructionNode {
   const { line } = cx;
   const text = line.text;
@@ -42,24 +132,12 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
   const upper = p.keyword.image.toUpperCase();
   // The instruction names' own strings, not a copy of the keyword per node.
   const keyword = canonicalNames.get(upper) ?? upper;
-  /** An argument at the half-open range [a, b) of the logical line. */
-  const word = (value: string, raw: string, a: number, b: number): Word => {
-    const s = toSource(line, a);
-    return new Word(value, raw, cx.source, s, b <= a ? s : toSource(line, b - 1) + 1);
-  };
-  const report = (code: string, message: string, a: number, b: number, suggestion?: string) => {
-    const [s, e] = rangeToSource(line, a, b);
-    cx.diagnostics.push({
-      severity: 'error',
-      code,
-      message,
-      start: s,
-      end: e,
-      ...(suggestion ? { suggestion } : {}),
-    });
-  };
 
-  const flags: Flag[] = p.flags.length === 0 ? NONE : p.flags.map((t) => toFlag(t, cx));
+  let flags: Flag[] = NONE;
+  if (p.flags.length > 0) {
+    flags = new Array(p.flags.length);
+    for (let i = 0; i < p.flags.length; i++) flags[i] = toFlag(p.flags[i]!, cx);
+  }
 
   // The arguments as BuildKit's splitCommand leaves them: from the first non-flag word to the end
   // of the logical line, trimmed.
@@ -70,8 +148,6 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
   while (re > rs && isSpace(text.charCodeAt(re - 1))) re--;
   while (rs < re && isSpace(text.charCodeAt(rs))) rs++;
   const rest = text.slice(rs, re);
-  const arg = (pc: Piece, value = pc.text): Arg => word(value, pc.text, rs + pc.start, rs + pc.end);
-  const unq = (s: string) => unquote(s, cx.escape).value;
 
   const start = toSource(line, kwStart);
   const node = new Instruction(
@@ -86,50 +162,20 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
     text.slice(kwStart),
     kwStart === 0 && line.comments.length > 0 ? line.comments : NONE,
   );
-
-  /** A `key=value` word split at its first `=` (at `eq`): both parts unquoted, kept as a pair and in args. */
-  const pushKeyValue = (w: Piece, eq: number): void => {
-    const k = arg({ text: w.text.slice(0, eq), start: w.start, end: w.start + eq });
-    const v = arg({ text: w.text.slice(eq + 1), start: w.start + eq + 1, end: w.end });
-    k.value = unq(k.raw);
-    v.value = unq(v.raw);
-    node.pairs ??= [];
-    node.pairs.push({ key: k, value: v, legacy: false });
-    node.args.push(k, v);
-  };
-
-  /** parseMaybeJSON (`list` false) / parseMaybeJSONToList (`list` true): the args, exactly sized. */
-  const maybeJson = (r: string, base: number, list: boolean): Arg[] => {
-    if (r === '' && !list) return [];
-    const j = parseJson(r);
-    if (j.kind === 'json') {
-      node.json = true;
-      return j.items.map((it) => word(it.text, r.slice(it.start, it.end), base + it.start, base + it.end));
-    }
-    if (j.kind === 'not-strings') {
-      report(
-        SyntaxCodes.jsonNotStrings,
-        'when using JSON array syntax, arrays must be comprised of strings only',
-        base,
-        base + r.length,
-      );
-    }
-    if (list) return splitWhitespace(r).map((w) => word(w.text, w.text, base + w.start, base + w.end));
-    return [word(r, r, base, base + r.length)];
-  };
+  const b = new Builder(cx, node, rs);
 
   switch (p.family) {
     case 'shell':
-      node.args = maybeJson(rest, rs, false);
+      node.args = b.maybeJson(rest, rs, false);
       break;
     case 'list':
-      node.args = maybeJson(rest, rs, true);
+      node.args = b.maybeJson(rest, rs, true);
       break;
     case 'words':
-      node.args = splitWhitespace(rest).map((w) => arg(w));
+      node.args = b.words(splitWhitespace(rest), rs);
       break;
     case 'string':
-      if (rest !== '') node.args = [arg({ text: rest, start: 0, end: rest.length })];
+      if (rest !== '') node.args = [b.word(rest, rest, rs, rs + rest.length)];
       break;
     case 'keyValue':
     case 'annotation': {
@@ -140,14 +186,14 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
         // Legacy `ENV name value`: the value is the rest of the line as written.
         const parts = splitFirstWhitespace(rest);
         if (parts.length < 2) {
-          report(SyntaxCodes.invalidKeyValue, `${keyword} must have two arguments`, rs, re);
-          const k = arg(parts[0]!, unq(parts[0]!.text));
+          b.report(SyntaxCodes.invalidKeyValue, `${keyword} must have two arguments`, rs, re);
+          const k = b.arg(parts[0]!, b.unq(parts[0]!.text));
           node.pairs.push({ key: k, value: undefined, legacy: true });
           node.args.push(k);
           break;
         }
-        const k = arg(parts[0]!, unq(parts[0]!.text));
-        const v = arg(parts[1]!, unq(parts[1]!.text));
+        const k = b.arg(parts[0]!, b.unq(parts[0]!.text));
+        const v = b.arg(parts[1]!, b.unq(parts[1]!.text));
         node.pairs.push({ key: k, value: v, legacy: true });
         node.args.push(k, v);
         break;
@@ -155,7 +201,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
       for (const w of words) {
         const eq = w.text.indexOf('=');
         if (eq < 0) {
-          report(
+          b.report(
             SyntaxCodes.invalidKeyValue,
             `Syntax error - can't find = in ${JSON.stringify(w.text)}. Must be of the form: name=value`,
             rs + w.start,
@@ -163,7 +209,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
           );
           continue;
         }
-        pushKeyValue(w, eq);
+        b.pushKeyValue(w, eq);
       }
       break;
     }
@@ -173,27 +219,27 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
       for (const w of words) {
         const eq = w.text.indexOf('=');
         if (eq < 0) {
-          const k = arg(w, unq(w.text));
+          const k = b.arg(w, b.unq(w.text));
           node.pairs.push({ key: k, value: undefined, legacy: false });
-          node.args.push(k, word('', '', rs + w.end, rs + w.end));
+          node.args.push(k, b.word('', '', rs + w.end, rs + w.end));
           continue;
         }
-        pushKeyValue(w, eq);
+        b.pushKeyValue(w, eq);
       }
       break;
     }
     case 'include': {
       const words = parseWords(rest, cx.escape);
       if (words.length === 0) {
-        report(SyntaxCodes.missingArgument, 'INCLUDE requires a stdlib name or a path', kwStart, kwEnd);
+        b.report(SyntaxCodes.missingArgument, 'INCLUDE requires a stdlib name or a path', kwStart, kwEnd);
         break;
       }
-      node.args.push(arg(words[0]!, unq(words[0]!.text)));
+      node.args.push(b.arg(words[0]!, b.unq(words[0]!.text)));
       node.pairs = [];
       for (const w of words.slice(1)) {
         const eq = w.text.indexOf('=');
         if (eq <= 0) {
-          report(
+          b.report(
             SyntaxCodes.invalidKeyValue,
             `INCLUDE arguments must be KEY=VALUE, not ${JSON.stringify(w.text)}`,
             rs + w.start,
@@ -201,7 +247,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
           );
           continue;
         }
-        pushKeyValue(w, eq);
+        b.pushKeyValue(w, eq);
       }
       break;
     }
@@ -213,30 +259,30 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
       while (next < rest.length && isSpace(rest.charCodeAt(next))) next++;
       if (sep === 0) break;
       node.args = [
-        arg({ text: rest.slice(0, sep), start: 0, end: sep }),
-        ...maybeJson(rest.slice(next), rs + next, false),
+        b.arg({ text: rest.slice(0, sep), start: 0, end: sep }),
+        ...b.maybeJson(rest.slice(next), rs + next, false),
       ];
       break;
     }
     case 'from':
-      buildFrom(p, node, cx, report);
+      buildFrom(p, node, cx, b);
       break;
     case 'onbuild': {
       if (!p.inner) {
-        report(SyntaxCodes.missingArgument, 'ONBUILD requires an instruction', kwStart, kwEnd);
+        b.report(SyntaxCodes.missingArgument, 'ONBUILD requires an instruction', kwStart, kwEnd);
         break;
       }
       const inner = buildInstruction(p.inner, cx);
       const k = inner.keyword;
       if (k === 'ONBUILD') {
-        report(
+        b.report(
           SyntaxCodes.invalidOnbuild,
           "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
           p.inner.keyword.startOffset - cx.base,
           tokEnd(p.inner.keyword) - cx.base,
         );
       } else if (k === 'FROM' || k === 'MAINTAINER') {
-        report(
+        b.report(
           SyntaxCodes.invalidOnbuild,
           `${k} isn't allowed as an ONBUILD trigger`,
           p.inner.keyword.startOffset - cx.base,
@@ -249,14 +295,14 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
     case 'unknown': {
       const word = p.keyword.image;
       const s = suggest(word, instructionNames);
-      report(
+      b.report(
         SyntaxCodes.unknownInstruction,
         `unknown instruction ${JSON.stringify(word)}${s ? ` (did you mean ${s}?)` : ''}`,
         kwStart,
         kwEnd,
         s,
       );
-      node.args = splitWhitespace(rest).map((w) => arg(w));
+      node.args = b.words(splitWhitespace(rest), rs);
       break;
     }
   }
@@ -322,20 +368,11 @@ function heredocsOf(line: LogicalLine, cx: BuildContext): Heredoc[] {
   });
 }
 
-function buildFrom(
-  p: ParsedInstruction,
-  node: InstructionNode,
-  cx: BuildContext,
-  report: (code: string, message: string, a: number, b: number) => void,
-): void {
+function buildFrom(p: ParsedInstruction, node: InstructionNode, cx: BuildContext, bd: Builder): void {
   const f = p.from!;
   const off = (t: Tok) => [t.startOffset - cx.base, tokEnd(t) - cx.base] as const;
   // The words are the args, and the clause's source and stage name are the same objects.
-  const arg = (t: Tok): Arg => {
-    const [a, b] = off(t);
-    const s = toSource(cx.line, a);
-    return new Word(t.image, t.image, cx.source, s, b <= a ? s : toSource(cx.line, b - 1) + 1);
-  };
+  const arg = (t: Tok): Arg => bd.word(t.image, t.image, t.startOffset - cx.base, tokEnd(t) - cx.base);
   let clause: FromClause | undefined;
   if (f.kind && f.source) {
     const kind = f.kind.image.toLowerCase() as FromClause['kind'];
@@ -360,7 +397,7 @@ function buildFrom(
   if (clause) node.from = clause;
   if (!f.image && !f.kind) {
     const [a, b] = off(p.keyword);
-    report(
+    bd.report(
       SyntaxCodes.missingArgument,
       'FROM requires an image, `scratch` or a source kind (tarball, stage3, …)',
       a,
@@ -376,7 +413,7 @@ function buildFrom(
       : f.kind
         ? 'only --flags or `AS name` after the source'
         : '`AS name` or the end of the line';
-    report(
+    bd.report(
       SyntaxCodes.invalidInstruction,
       `unexpected ${JSON.stringify(first.image)} in FROM: expected ${expected}`,
       off(first)[0],

@@ -223,14 +223,8 @@ export function scanLogicalLines(
     directiveLine(b, e);
     i++;
     const segments: Segment[] = [];
-    let logical = '';
-    const add = (from: number, to: number) => {
-      if (to <= from) return;
-      segments.push({ logical: logical.length, source: from, length: to - from });
-      logical += text.slice(from, to);
-    };
     const cut = continuation(b, e);
-    add(b, cut ?? e);
+    let logical = addSegment(segments, '', text, b, cut ?? e);
     let lineEnd = e;
     let ended = cut === undefined;
     if (ended && logical === '') continue;
@@ -259,9 +253,9 @@ export function scanLogicalLines(
       }
       const ccut = continuation(cs, ce);
       if (ccut === undefined) {
-        add(cs, ce);
+        logical = addSegment(segments, logical, text, cs, ce);
         ended = true;
-      } else add(cs, ccut);
+      } else logical = addSegment(segments, logical, text, cs, ccut);
     }
     if (emptyAt !== undefined) {
       diagnostics.push({
@@ -289,6 +283,13 @@ export function scanLogicalLines(
     if (!onLine(line, escapeToken)) break;
   }
   return { directives, escape: escapeToken, comments, diagnostics };
+}
+
+/** `logical` with the source's [from, to) appended, recorded in `segments`. */
+function addSegment(segments: Segment[], logical: string, text: string, from: number, to: number): string {
+  if (to <= from) return logical;
+  segments.push({ logical: logical.length, source: from, length: to - from });
+  return logical + text.slice(from, to);
 }
 
 /**

@@ -41,7 +41,10 @@ export async function detectDriver(root: string): Promise<SnapshotKind> {
     await writeFile(path.join(lower, 'd', 'g'), 'x');
     const userxattr = inUserNamespace();
     const opts = `lowerdir=${lower},upperdir=${upper},workdir=${work},metacopy=off,index=off,${userxattr ? 'userxattr,redirect_dir=nofollow' : 'redirect_dir=off'}`;
-    await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged]);
+    // volatile where the kernel has it: unmounting otherwise syncs the whole filesystem (see overlay.ts).
+    await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', `${opts},volatile`, merged]).catch(() =>
+      execFileP('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged]),
+    );
     mounted = true;
     await rm(path.join(merged, 'f'));
     await rm(path.join(merged, 'd'), { recursive: true });

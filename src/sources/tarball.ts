@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { DiagnosticError, error, type SourceLocation, warning } from '../diagnostics/diagnostic.js';
+import { DiagnosticError, type SourceLocation, warning } from '../diagnostics/diagnostic.js';
 import { hashFileSync } from '../fsutil/hash.js';
 import type { BlobStore } from '../image/blobstore.js';
 import { appendLayer, emptyImage } from '../image/image.js';
@@ -11,6 +11,7 @@ import { type Layer, storeLayer } from '../image/layer.js';
 import { decompressStream } from '../tar/compress.js';
 import { normalizeMembers } from '../tar/normalize.js';
 import { readTar } from '../tar/reader.js';
+import { fail, isUrl, readJson, writeJsonAtomic } from './common.js';
 import type { ResolvedSource, Source, SourceContext } from './source.js';
 
 export interface TarballSpec {
@@ -23,33 +24,12 @@ export interface TarballSpec {
 /** Bump when normalization changes what layer a tarball becomes (invalidates the per-tarball index). */
 const NORMALIZE_VERSION = 1;
 
-const isUrl = (s: string) => /^https?:\/\//i.test(s);
-
-function fail(code: string, message: string, location?: SourceLocation): DiagnosticError {
-  return new DiagnosticError(error(code, message, location));
-}
-
 function expectedDigest(spec: TarballSpec, location?: SourceLocation): string | undefined {
   if (!spec.sha256) return undefined;
   const hex = spec.sha256.replace(/^sha256:/, '').toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(hex))
     throw fail('source/bad-sha256', `--sha256 must be 64 hex digits, got "${spec.sha256}"`, location);
   return `sha256:${hex}`;
-}
-
-function writeJsonAtomic(file: string, value: unknown): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  writeFileSync(temp, JSON.stringify(value));
-  renameSync(temp, file);
-}
-
-function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
 }
 
 interface UrlIndex {

@@ -158,7 +158,9 @@ export interface Pair {
 }
 
 export function pairsOf(n: InstructionNode): Pair[] {
-  if (n.pairs) return n.pairs.map((p) => ({ key: p.key, value: p.value }));
+  // Read only by the callers: the node's pairs as they are (a parsed node makes them when read).
+  const pairs = n.pairs;
+  if (pairs) return pairs;
   const out: Pair[] = [];
   for (let i = 0; i < n.args.length; i += 2) out.push({ key: n.args[i]!, value: n.args[i + 1] });
   return out;

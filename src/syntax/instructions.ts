@@ -10,7 +10,7 @@ import { SyntaxCodes } from './codes.js';
 import { parseJson } from './json.js';
 import { instructionNames } from './keywords.js';
 import { type LogicalLine, type RawDiagnostic, rangeToSource, toSource } from './lines.js';
-import { FlagWord, Instruction, Word } from './nodes.js';
+import { FlagWord, Instruction, type Pair, Word } from './nodes.js';
 import type { ParsedInstruction, Tok } from './parser.js';
 import type { PositionIndex } from './positions.js';
 import { unquote } from './shlex.js';
@@ -74,17 +74,15 @@ class Builder {
     });
   }
 
-  /** A `key=value` word split at its first `=` (at `eq`): both parts unquoted, kept as a pair and in args. */
-  pushKeyValue(w: Piece, eq: number): void {
+  /** A `key=value` word split at its first `=` (at `eq`): both parts unquoted, in args (and `pairs`). */
+  pushKeyValue(w: Piece, eq: number, pairs?: Pair[]): void {
     const t = w.text;
     const kRaw = t.slice(0, eq);
     const vRaw = t.slice(eq + 1);
     const k = this.word(this.unq(kRaw), kRaw, this.rs + w.start, this.rs + w.start + eq);
     const v = this.word(this.unq(vRaw), vRaw, this.rs + w.start + eq + 1, this.rs + w.end);
-    const node = this.node;
-    node.pairs ??= [];
-    node.pairs.push({ key: k, value: v, legacy: false });
-    node.args.push(k, v);
+    pairs?.push({ key: k, value: v, legacy: false });
+    this.node.args.push(k, v);
   }
 
   /** parseMaybeJSON (`list` false) / parseMaybeJSONToList (`list` true): the args, exactly sized. */
@@ -181,23 +179,19 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
     case 'annotation': {
       const words = parseWords(rest, cx.escape);
       if (words.length === 0) break;
-      node.pairs = [];
       if (!words[0]!.text.includes('=') && p.family === 'keyValue') {
         // Legacy `ENV name value`: the value is the rest of the line as written.
+        node.pairsInArgs(0, true);
         const parts = splitFirstWhitespace(rest);
         if (parts.length < 2) {
           b.report(SyntaxCodes.invalidKeyValue, `${keyword} must have two arguments`, rs, re);
-          const k = b.arg(parts[0]!, b.unq(parts[0]!.text));
-          node.pairs.push({ key: k, value: undefined, legacy: true });
-          node.args.push(k);
+          node.args.push(b.arg(parts[0]!, b.unq(parts[0]!.text)));
           break;
         }
-        const k = b.arg(parts[0]!, b.unq(parts[0]!.text));
-        const v = b.arg(parts[1]!, b.unq(parts[1]!.text));
-        node.pairs.push({ key: k, value: v, legacy: true });
-        node.args.push(k, v);
+        node.args.push(b.arg(parts[0]!, b.unq(parts[0]!.text)), b.arg(parts[1]!, b.unq(parts[1]!.text)));
         break;
       }
+      node.pairsInArgs(0, false);
       for (const w of words) {
         const eq = w.text.indexOf('=');
         if (eq < 0) {
@@ -215,17 +209,18 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
     }
     case 'arg': {
       const words = parseWords(rest, cx.escape);
-      node.pairs = [];
+      const pairs: Pair[] = [];
       for (const w of words) {
         const eq = w.text.indexOf('=');
         if (eq < 0) {
           const k = b.arg(w, b.unq(w.text));
-          node.pairs.push({ key: k, value: undefined, legacy: false });
+          pairs.push({ key: k, value: undefined, legacy: false });
           node.args.push(k, b.word('', '', rs + w.end, rs + w.end));
           continue;
         }
-        b.pushKeyValue(w, eq);
+        b.pushKeyValue(w, eq, pairs);
       }
+      node.pairs = pairs.slice();
       break;
     }
     case 'include': {
@@ -235,7 +230,7 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
         break;
       }
       node.args.push(b.arg(words[0]!, b.unq(words[0]!.text)));
-      node.pairs = [];
+      node.pairsInArgs(1, false);
       for (const w of words.slice(1)) {
         const eq = w.text.indexOf('=');
         if (eq <= 0) {
@@ -324,7 +319,6 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
   // the shared empty array for no args), as it lives as long as the tree does.
   if (node.args.length === 0) node.args = NONE;
   else if (pushes.has(p.family)) node.args = node.args.slice();
-  if (node.pairs !== undefined) node.pairs = node.pairs.slice();
   return node;
 }
 

@@ -119,23 +119,7 @@ export function scanLogicalLines(
   const directives: RawDirective[] = [];
   const comments: RawComment[] = [];
 
-  // Physical lines: [start, contentEnd) without the trailing \r\n run, next = start of next line.
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const nexts: number[] = [];
-  {
-    let p = 0;
-    while (p < text.length) {
-      const nl = text.indexOf('\n', p);
-      const next = nl < 0 ? text.length : nl + 1;
-      let e = nl < 0 ? text.length : nl;
-      while (e > p && (text.charCodeAt(e - 1) === 13 || text.charCodeAt(e - 1) === 10)) e--;
-      starts.push(p);
-      ends.push(e);
-      nexts.push(next);
-      p = next;
-    }
-  }
+  const { starts, ends, nexts } = physicalLines(text);
   const n = starts.length;
 
   let escapeToken: EscapeChar = '\\';
@@ -283,6 +267,30 @@ export function scanLogicalLines(
     if (!onLine(line, escapeToken)) break;
   }
   return { directives, escape: escapeToken, comments, diagnostics };
+}
+
+/**
+ * Physical lines: [start, contentEnd) without the trailing \r\n run, next = start of next line.
+ * A function of its own: its loop is hot enough to be compiled on its own (on-stack replacement),
+ * and inside scanLogicalLines that compilation took the whole scan along and was thrown away
+ * when the loop ended.
+ */
+function physicalLines(text: string): { starts: number[]; ends: number[]; nexts: number[] } {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const nexts: number[] = [];
+  let p = 0;
+  while (p < text.length) {
+    const nl = text.indexOf('\n', p);
+    const next = nl < 0 ? text.length : nl + 1;
+    let e = nl < 0 ? text.length : nl;
+    while (e > p && (text.charCodeAt(e - 1) === 13 || text.charCodeAt(e - 1) === 10)) e--;
+    starts.push(p);
+    ends.push(e);
+    nexts.push(next);
+    p = next;
+  }
+  return { starts, ends, nexts };
 }
 
 /** `logical` with the source's [from, to) appended, recorded in `segments`. */

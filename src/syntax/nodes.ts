@@ -56,7 +56,12 @@ export class Instruction implements InstructionNode {
   flags: Flag[];
   json = false;
   args: Arg[];
-  pairs: Pair[] | undefined = undefined;
+  /**
+   * The pairs as given (ARG, whose keys may have no value), or where they are in `args`: key and
+   * value alternate from `args[data >> 1]` on, `legacy` is `data & 1` (ENV, LABEL, ANNOTATION,
+   * INCLUDE). Those are made when read: the objects would be 3 of every ENV's 10 otherwise.
+   */
+  private pairData: Pair[] | number | undefined = undefined;
   heredocs: Heredoc[];
   inner: InstructionNode | undefined = undefined;
   from: FromClause | undefined = undefined;
@@ -76,6 +81,25 @@ export class Instruction implements InstructionNode {
     this.flags = flags;
     this.args = args;
     this.heredocs = heredocs;
+  }
+
+  get pairs(): Pair[] | undefined {
+    const d = this.pairData;
+    if (typeof d !== 'number') return d;
+    const args = this.args;
+    const legacy = (d & 1) === 1;
+    const out: Pair[] = [];
+    for (let i = d >> 1; i < args.length; i += 2) out.push({ key: args[i]!, value: args[i + 1], legacy });
+    return out;
+  }
+
+  set pairs(pairs: Pair[] | undefined) {
+    this.pairData = pairs;
+  }
+
+  /** The pairs are the args from `from` on, key and value alternating. */
+  pairsInArgs(from: number, legacy: boolean): void {
+    this.pairData = (from << 1) | (legacy ? 1 : 0);
   }
 
   get keywordRange(): SourceRange {
@@ -99,7 +123,8 @@ export class Instruction implements InstructionNode {
       original: this.original,
       comments: this.comments,
     };
-    if (this.pairs !== undefined) out.pairs = this.pairs;
+    const pairs = this.pairs;
+    if (pairs !== undefined) out.pairs = pairs;
     if (this.from !== undefined) out.from = this.from;
     if (this.inner !== undefined) out.inner = this.inner;
     return out;

@@ -196,7 +196,7 @@ export class BuildInterpreter {
           location: loc,
           compression: this.opts.compression ?? 'none',
           warn: (d) => this.warn(d),
-          digestFile: (file) => this.context.digests.digest(file),
+          digestFile: (file) => this.context.digests.digest(file, undefined, { offThread: true }),
           knownDigest: (file) => this.context.digests.known(file),
           platform: this.opts.ir.platform,
           epoch: this.opts.epoch,

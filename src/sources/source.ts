@@ -21,7 +21,8 @@ export interface SourceContext {
   warn?: (d: Diagnostic) => void;
   /**
    * `sha256:<hex>` of a local file; the build passes one that remembers digests by stat identity across
-   * builds, so an unchanged 200 MB base tarball is not read again on every rebuild.
+   * builds, so an unchanged 200 MB base tarball is not read again on every rebuild, and hashes a big
+   * file on a worker thread (the tarball source converts the file meanwhile).
    */
   digestFile?: (file: string) => Promise<string>;
   /** The digest `digestFile` remembers for `file` (unchanged since), without reading it; undefined if none. */

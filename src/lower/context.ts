@@ -104,7 +104,6 @@ export const NO_CHAIN: IncludeFrame[] = Object.freeze([]) as unknown as IncludeF
 const NO_SITES: IncludeSite[] = Object.freeze([]) as unknown as IncludeSite[];
 
 export function locationOf(located: Located): Location {
-  const { start, end } = located.node.range;
   const chain: IncludeSite[] =
     located.chain.length === 0
       ? NO_SITES
@@ -113,15 +112,54 @@ export function locationOf(located: Located): Location {
           line: f.range.start.line,
           column: f.range.start.column,
         }));
-  return {
-    file: located.file,
-    line: start.line,
-    column: start.column,
-    endLine: end.line,
-    endColumn: end.column,
-    text: located.node.original,
-    includeChain: chain,
-  };
+  return new StepLocation(located.node, located.file, chain);
+}
+
+/**
+ * A step's location, its lines, columns and text read from the instruction when asked: every step
+ * has one, and a check reads none of them (a build reads those of the steps it runs). It holds the
+ * instruction node instead of five values and makes no source positions. It serializes as the
+ * plain location does (same keys, same order).
+ */
+class StepLocation implements Location {
+  constructor(
+    private readonly node: InstructionNode,
+    readonly file: string,
+    readonly includeChain: IncludeSite[],
+  ) {}
+
+  get line(): number {
+    return this.node.range.start.line;
+  }
+
+  get column(): number {
+    return this.node.range.start.column;
+  }
+
+  get endLine(): number {
+    return this.node.range.end.line;
+  }
+
+  get endColumn(): number {
+    return this.node.range.end.column;
+  }
+
+  get text(): string {
+    return this.node.original;
+  }
+
+  toJSON(): Location {
+    const { start, end } = this.node.range;
+    return {
+      file: this.file,
+      line: start.line,
+      column: start.column,
+      endLine: end.line,
+      endColumn: end.column,
+      text: this.node.original,
+      includeChain: this.includeChain,
+    };
+  }
 }
 
 /** Where ARG values come from: the command line's build args, or an INCLUDE's KEY=VALUEs. */

@@ -21,6 +21,7 @@ import {
   scanLogicalLines,
   splitLogicalLines,
 } from './lines.js';
+import { CommentLine } from './nodes.js';
 import { type ParsedInstruction, parseTokens } from './parser.js';
 import { PositionIndex } from './positions.js';
 
@@ -159,7 +160,7 @@ function parse(
     })),
     escape: pass1.escape,
     instructions,
-    comments: pass1.comments.map((c) => ({ text: c.text, range: source.range(c.start, c.end) })),
+    comments: pass1.comments.map((c) => new CommentLine(c.text, source, c.start, Math.max(c.start, c.end))),
   };
   const diagnostics: Diagnostic[] = raw
     .sort((a, b) => a.start - b.start || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1))

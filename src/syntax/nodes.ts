@@ -7,7 +7,7 @@
  * does not change.
  */
 import type { SourceRange } from '../diagnostics/diagnostic.js';
-import type { Arg, Flag, FromClause, Heredoc, InstructionNode } from './ast.js';
+import type { Arg, Comment, Flag, FromClause, Heredoc, InstructionNode } from './ast.js';
 import { type PositionIndex, Span } from './positions.js';
 
 /** An argument: its value, its text as written, and where it is (source offsets). */
@@ -46,6 +46,24 @@ export class FlagWord implements Flag {
 
   toJSON(): Flag {
     return { name: this.name, value: this.value, raw: this.raw, range: this.range };
+  }
+}
+
+/** A comment line: its text and where it is. */
+export class CommentLine implements Comment {
+  constructor(
+    readonly text: string,
+    private readonly index: PositionIndex,
+    private readonly from: number,
+    private readonly to: number,
+  ) {}
+
+  get range(): SourceRange {
+    return new Span(this.index, this.from, this.to);
+  }
+
+  toJSON(): Comment {
+    return { text: this.text, range: this.range };
   }
 }
 

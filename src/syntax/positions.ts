@@ -1,7 +1,7 @@
 /**
  * Offset → line/column for the parser's hot path: the same positions as `SourceText` (lines end at
- * `\n`, `\r\n` or a lone `\r`), with the line starts found by a native regex scan and lookups that
- * start from the previous answer (the parser asks in nearly increasing order). The last two
+ * `\n`, `\r\n` or a lone `\r`), with the line starts found when a position is first asked for and
+ * lookups that start from the previous answer (the parser asks in nearly increasing order). The last two
  * positions made are handed out again for the same offset (an instruction's range starts where its
  * keyword does, and often ends where its last argument does): positions are values, never changed,
  * and every one of them is an object the garbage collector has to copy.
@@ -9,26 +9,33 @@
 import type { SourcePosition, SourceRange } from '../diagnostics/diagnostic.js';
 
 export class PositionIndex {
-  private readonly starts: number[] = [0];
+  /** The line starts, found when a position is first asked for (a check without problems asks none). */
+  private starts: number[] | undefined;
   private last = 0;
   private recent: SourcePosition | undefined;
   private older: SourcePosition | undefined;
 
-  constructor(private readonly text: string) {
+  constructor(private readonly text: string) {}
+
+  private lineStarts(): number[] {
+    const text = this.text;
+    const starts = [0];
     if (!text.includes('\r')) {
       // Nearly every file: only `\n` ends lines, found with indexOf (no match object per line).
-      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
-      return;
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    } else {
+      const re = /\r\n|\r|\n/g;
+      for (let m = re.exec(text); m !== null; m = re.exec(text)) starts.push(m.index + m[0].length);
     }
-    const re = /\r\n|\r|\n/g;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) this.starts.push(m.index + m[0].length);
+    this.starts = starts;
+    return starts;
   }
 
   position(offset: number): SourcePosition {
     const o = Math.min(Math.max(offset, 0), this.text.length);
     if (this.recent?.offset === o) return this.recent;
     if (this.older?.offset === o) return this.older;
-    const s = this.starts;
+    const s = this.starts ?? this.lineStarts();
     let i = this.last;
     if (s[i]! <= o && (i + 1 >= s.length || s[i + 1]! > o)) {
       // same line as last time

@@ -217,6 +217,16 @@ export interface StageState {
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
+/**
+ * An empty array made for objects: `[]` starts as an array of small integers, and the optimized
+ * code that pushes steps deoptimizes at the first step of each stage, when the array changes kind.
+ */
+function objectArray<T>(): T[] {
+  const a: unknown[] = [undefined];
+  a.pop();
+  return a as T[];
+}
+
 export function newStageState(): StageState {
   return {
     env: new EnvMap(),
@@ -229,7 +239,7 @@ export function newStageState(): StageState {
     shell: [...DEFAULT_SHELL],
     cmdSet: false,
     onbuild: [],
-    steps: [],
+    steps: objectArray<Step>(),
     deps: [],
   };
 }

@@ -74,14 +74,13 @@ class Builder {
     });
   }
 
-  /** A `key=value` word split at its first `=` (at `eq`): both parts unquoted, in args (and `pairs`). */
-  pushKeyValue(w: Piece, eq: number, pairs?: Pair[]): void {
+  /** A `key=value` word split at its first `=` (at `eq`): both parts unquoted, in args. */
+  pushKeyValue(w: Piece, eq: number): void {
     const t = w.text;
     const kRaw = t.slice(0, eq);
     const vRaw = t.slice(eq + 1);
     const k = this.word(this.unq(kRaw), kRaw, this.rs + w.start, this.rs + w.start + eq);
     const v = this.word(this.unq(vRaw), vRaw, this.rs + w.start + eq + 1, this.rs + w.end);
-    pairs?.push({ key: k, value: v, legacy: false });
     this.node.args.push(k, v);
   }
 
@@ -218,7 +217,9 @@ export function buildInstruction(p: ParsedInstruction, cx: BuildContext): Instru
           node.args.push(k, b.word('', '', rs + w.end, rs + w.end));
           continue;
         }
-        b.pushKeyValue(w, eq, pairs);
+        b.pushKeyValue(w, eq);
+        const args = node.args;
+        pairs.push({ key: args[args.length - 2]!, value: args[args.length - 1], legacy: false });
       }
       node.pairs = pairs.slice();
       break;

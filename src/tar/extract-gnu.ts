@@ -8,15 +8,7 @@ import { isHostOnlyXattr, NODE_PLACEHOLDER_XATTR } from '../fsutil/xattr.js';
 import { inUserNamespace } from '../sandbox/namespace.js';
 import type { TarEntrySpec } from './entry.js';
 import { applyEntries, type ExtractOptions, type ExtractReport, skippedNode } from './extract.js';
-import {
-  applyExtensions,
-  BLOCK,
-  decodeBlock,
-  isZeroBlock,
-  padding,
-  parsePax,
-  type RawHeader,
-} from './header.js';
+import { BLOCK, decodeBlock, isZeroBlock, PendingExtensions, padding, type RawHeader } from './header.js';
 import { normalizeMembers } from './normalize.js';
 import { memberToSpec, readTar, type TarMember } from './reader.js';
 import { batchChunks, tarChunks } from './writer.js';
@@ -183,9 +175,7 @@ export async function scanNormalized(
   function* headers(): Generator<TarMember> {
     const block = Buffer.allocUnsafe(BLOCK);
     let pos = 0;
-    let pax: Map<string, Buffer> | null = null;
-    let longName: string | null = null;
-    let longLink: string | null = null;
+    const extensions = new PendingExtensions();
     const readAt = (buf: Buffer, at: number): void => {
       if (readSync(fd, buf, 0, buf.length, at) !== buf.length)
         throw new Error('unexpected end of tar archive');
@@ -196,28 +186,24 @@ export async function scanNormalized(
       if (isZeroBlock(block)) return;
       const kind = decodeBlock(block);
       if (kind.kind === 'pax' || kind.kind === 'gnu-longname' || kind.kind === 'gnu-longlink') {
+        // A global PAX header applies to every later member: tar and rootc would have to agree on it.
+        if (kind.kind === 'pax' && kind.global) clean = false;
         const data = Buffer.allocUnsafe(kind.size);
         readAt(data, pos);
         pos += kind.size + padding(kind.size);
-        if (kind.kind === 'gnu-longname') longName = data.toString('utf8').replace(/\0.*$/s, '');
-        else if (kind.kind === 'gnu-longlink') longLink = data.toString('utf8').replace(/\0.*$/s, '');
-        else if (kind.global) clean = false;
-        else pax = parsePax(data);
+        extensions.add(kind.kind, kind.kind === 'pax' && kind.global, data);
         continue;
       }
       if (kind.kind === 'skip') {
         clean = false;
         return;
       }
-      if (pax) {
-        for (const [key, value] of pax) {
-          const known =
-            ['path', 'linkpath', 'size', 'uid', 'gid'].includes(key) || key.startsWith('SCHILY.xattr.');
-          if (!known && !(key === 'mtime' && /^\d+$/.test(value.toString('latin1')))) clean = false;
-        }
+      for (const [key, value] of extensions.pax ?? []) {
+        const known =
+          ['path', 'linkpath', 'size', 'uid', 'gid'].includes(key) || key.startsWith('SCHILY.xattr.');
+        if (!known && !(key === 'mtime' && /^\d+$/.test(value.toString('latin1')))) clean = false;
       }
-      const header = applyExtensions(kind.header, pax, longName, longLink);
-      pax = longName = longLink = null;
+      const header = extensions.apply(kind.header);
       const size = header.type === 'file' ? header.size : kind.header.size;
       pos += size + padding(size);
       members++;

@@ -277,6 +277,47 @@ export function parsePax(buf: Buffer): Map<string, Buffer> {
   return out;
 }
 
+/**
+ * The extension records read so far (PAX extended and global headers, GNU long names), folded into
+ * the member header that follows them. One reader of headers, whatever reads the blocks: `readTar`
+ * over a stream, `scanNormalized` by positioned reads.
+ */
+export class PendingExtensions {
+  private globalPax: Map<string, Buffer> | null = null;
+  /** The PAX records of the next member alone (not the global ones). */
+  pax: Map<string, Buffer> | null = null;
+  private longName: string | null = null;
+  private longLink: string | null = null;
+
+  /** Takes an extension record's data (`data` is kept: pass a copy of a buffer that is reused). */
+  add(kind: 'pax' | 'gnu-longname' | 'gnu-longlink', global: boolean, data: Buffer): void {
+    if (kind === 'pax') {
+      const parsed = parsePax(data);
+      if (global) this.globalPax = new Map([...(this.globalPax ?? []), ...parsed]);
+      else this.pax = parsed;
+      return;
+    }
+    const end = data.indexOf(0);
+    const s = data.toString('utf8', 0, end < 0 ? data.length : end);
+    if (kind === 'gnu-longname') this.longName = s;
+    else this.longLink = s;
+  }
+
+  /** The member's header with the extensions applied; the member's own ones are then dropped. */
+  apply(h: RawHeader): RawHeader {
+    const merged =
+      this.globalPax && this.pax ? new Map([...this.globalPax, ...this.pax]) : (this.pax ?? this.globalPax);
+    const out = applyExtensions(h, merged, this.longName, this.longLink);
+    this.drop();
+    return out;
+  }
+
+  /** Drops the member's own extensions (a member that is skipped). */
+  drop(): void {
+    this.pax = this.longName = this.longLink = null;
+  }
+}
+
 /** Applies PAX overrides (extended then global defaults) and GNU long names to a decoded header. */
 export function applyExtensions(
   h: RawHeader,

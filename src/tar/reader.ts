@@ -1,14 +1,6 @@
 import { Readable } from 'node:stream';
 import { attachChunks, type TarEntrySpec } from './entry.js';
-import {
-  applyExtensions,
-  BLOCK,
-  decodeBlock,
-  isZeroBlock,
-  padding,
-  parsePax,
-  type RawHeader,
-} from './header.js';
+import { BLOCK, decodeBlock, isZeroBlock, PendingExtensions, padding, type RawHeader } from './header.js';
 
 /** One member as read: its raw (uncleaned) header and, for files, a one-shot body. */
 export interface TarMember {
@@ -114,10 +106,7 @@ export async function* readTar(
           yield* input;
         })();
   const src = new ByteSource(iterable[Symbol.asyncIterator]());
-  let globalPax: Map<string, Buffer> | null = null;
-  let pax: Map<string, Buffer> | null = null;
-  let longName: string | null = null;
-  let longLink: string | null = null;
+  const extensions = new PendingExtensions();
   try {
     for (;;) {
       const block = await src.read(BLOCK);
@@ -126,27 +115,16 @@ export async function* readTar(
       if (kind.kind === 'pax' || kind.kind === 'gnu-longname' || kind.kind === 'gnu-longlink') {
         const data = await src.read(kind.size);
         if (data === null) throw new Error('unexpected end of tar archive');
-        const copy = Buffer.from(data);
+        extensions.add(kind.kind, kind.kind === 'pax' && kind.global, Buffer.from(data));
         await src.skip(padding(kind.size));
-        if (kind.kind === 'pax') {
-          const parsed = parsePax(copy);
-          if (kind.global) globalPax = new Map([...(globalPax ?? []), ...parsed]);
-          else pax = parsed;
-        } else {
-          const s = cstr(copy);
-          if (kind.kind === 'gnu-longname') longName = s;
-          else longLink = s;
-        }
         continue;
       }
       if (kind.kind === 'skip') {
         await src.skip(kind.size + padding(kind.size));
-        pax = longName = longLink = null;
+        extensions.drop();
         continue;
       }
-      const merged = globalPax || pax ? new Map([...(globalPax ?? []), ...(pax ?? [])]) : null;
-      const header = applyExtensions(kind.header, merged, longName, longLink);
-      pax = longName = longLink = null;
+      const header = extensions.apply(kind.header);
       // Hardlinks and others may carry a size in odd archives; the data still has to be skipped.
       const dataSize = header.type === 'file' ? header.size : kind.header.size;
       let remaining = dataSize;
@@ -167,11 +145,6 @@ export async function* readTar(
     // Trailing padding (tar pads to 10 KiB records) and anything after the end is not read: release the input.
     await src.close();
   }
-}
-
-function cstr(b: Buffer): string {
-  const end = b.indexOf(0);
-  return b.toString('utf8', 0, end < 0 ? b.length : end);
 }
 
 /** A member as a TarEntrySpec (path as stored, uncleaned); `open()` streams the body. */

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { type Diagnostic, DiagnosticError } from '../../src/diagnostics/diagnostic.js';
-import { BlobStore } from '../../src/image/blobstore.js';
+import type { BlobStore } from '../../src/image/blobstore.js';
 import { canonicalJson } from '../../src/image/canonical.js';
 import { imageArchitecture } from '../../src/image/config.js';
 import {
@@ -26,25 +26,16 @@ import { type Layer, MEDIA_TYPES, storeLayer } from '../../src/image/layer.js';
 import { aciSource } from '../../src/sources/aci.js';
 import { dockerArchiveSource } from '../../src/sources/docker-archive.js';
 import { ociSource } from '../../src/sources/oci.js';
-import { materializeImage, type SourceContext } from '../../src/sources/source.js';
+import { materializeImage } from '../../src/sources/source.js';
 import type { TarEntrySpec } from '../../src/tar/entry.js';
 import { tarStream } from '../../src/tar/writer.js';
 import { writeDockerArchive } from '../../src/writers/docker.js';
 import { tempDirSync } from '../support/index.js';
+import { sourceContext } from './helpers.js';
 
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-function context(baseDir?: string): SourceContext & { warnings: Diagnostic[] } {
-  const dir = tempDirSync('img-src');
-  const warnings: Diagnostic[] = [];
-  return {
-    store: new BlobStore(path.join(dir, 'store')),
-    cacheDir: path.join(dir, 'cache'),
-    ...(baseDir ? { baseDir } : {}),
-    warnings,
-    warn: (d) => warnings.push(d),
-  };
-}
+const context = sourceContext;
 
 const file = (p: string, content: string, extra: Partial<TarEntrySpec> = {}): TarEntrySpec => ({
   path: p,

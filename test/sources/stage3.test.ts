@@ -8,8 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { DiagnosticError } from '../../src/diagnostics/diagnostic.js';
-import { BlobStore } from '../../src/image/blobstore.js';
-import { materializeImage, type SourceContext } from '../../src/sources/source.js';
+import { materializeImage } from '../../src/sources/source.js';
 import {
   clearsignedText,
   judgeGpgvStatus,
@@ -17,19 +16,11 @@ import {
   type Stage3Spec,
   stage3Source,
 } from '../../src/sources/stage3.js';
-import { requireTools, tempDir, tempDirSync } from '../support/index.js';
+import { requireTools, tempDir } from '../support/index.js';
+import { sourceContext } from './helpers.js';
 import { makeStage3Release, STAGE3_NAME, type Stage3Release } from './stage3-fixture.js';
 
-function context(): SourceContext & { warnings: Diagnostic[] } {
-  const dir = tempDirSync('stage3-src');
-  const warnings: Diagnostic[] = [];
-  return {
-    store: new BlobStore(path.join(dir, 'store')),
-    cacheDir: path.join(dir, 'cache'),
-    warnings,
-    warn: (d) => warnings.push(d),
-  };
-}
+const context = sourceContext;
 
 async function refusal(spec: Stage3Spec): Promise<Diagnostic> {
   try {

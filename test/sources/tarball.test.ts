@@ -14,8 +14,6 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDigestCache } from '../../src/cache/digests.js';
-import type { Diagnostic } from '../../src/diagnostics/diagnostic.js';
-import { BlobStore } from '../../src/image/blobstore.js';
 import { openLayerTar } from '../../src/image/layer.js';
 import { scratchSource } from '../../src/sources/scratch.js';
 import { materializeImage, type SourceContext } from '../../src/sources/source.js';
@@ -23,17 +21,9 @@ import { tarballSource } from '../../src/sources/tarball.js';
 import type { TarEntrySpec } from '../../src/tar/entry.js';
 import { tarChunks } from '../../src/tar/writer.js';
 import { collect, fileEntry, hasTool, listTar, tmp } from '../tar/helpers.js';
+import { sourceContext } from './helpers.js';
 
-function context(): SourceContext & { warnings: Diagnostic[] } {
-  const dir = tmp('rootc-src-');
-  const warnings: Diagnostic[] = [];
-  return {
-    store: new BlobStore(path.join(dir, 'store')),
-    cacheDir: path.join(dir, 'cache'),
-    warnings,
-    warn: (d) => warnings.push(d),
-  };
-}
+const context = sourceContext;
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 

@@ -85,9 +85,13 @@ export function expandIn(
   ctx: Ctx,
   text: string,
   range: SourceRange,
-  lex: LexOptions = {},
+  lex?: LexOptions,
 ): ExpandOk | undefined {
-  const r = expandWord(text, ctx.state.env, { escapeToken: ctx.escape, ...lex });
+  const opts =
+    lex === undefined
+      ? (PLAIN_LEX[ctx.escape] ?? { escapeToken: ctx.escape })
+      : { escapeToken: ctx.escape, ...lex };
+  const r = expandWord(text, ctx.state.env, opts);
   if (!r.ok) {
     if (r.required) error(ctx, 'lower/required-variable', r.message, range);
     else error(ctx, 'lower/bad-substitution', `variable substitution failed: ${r.message}`, range);
@@ -97,7 +101,11 @@ export function expandIn(
   return r;
 }
 
+/** The lexer options of a plain expansion, by escape token: one object each, not one per word. */
+const PLAIN_LEX: Record<string, LexOptions> = { '\\': { escapeToken: '\\' }, '`': { escapeToken: '`' } };
+
 export function warnUndefined(ctx: Ctx, r: ExpandOk, range: SourceRange): void {
+  if (r.unmatchedBare.size === 0) return;
   for (const name of r.unmatchedBare) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || ctx.state.argKeys.has(name)) continue;
     if (!ctx.state.envKnown) {

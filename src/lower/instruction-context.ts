@@ -81,12 +81,7 @@ export function checkFlags(ctx: Ctx, allowed: Record<string, 'bool' | 'string' |
  * Expand a word with the stage's environment. Reports substitution errors and undefined variables;
  * returns undefined when the word could not be expanded.
  */
-export function expandIn(
-  ctx: Ctx,
-  text: string,
-  range: SourceRange,
-  lex?: LexOptions,
-): ExpandOk | undefined {
+export function expandIn(ctx: Ctx, text: string, range: SourceRange, lex?: LexOptions): ExpandOk | undefined {
   const opts =
     lex === undefined
       ? (PLAIN_LEX[ctx.escape] ?? { escapeToken: ctx.escape })

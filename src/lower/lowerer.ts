@@ -170,13 +170,23 @@ export class Lowerer {
   private lower(): IR | undefined {
     const ast = this.ast;
     const meta: Located[] = [];
-    const raw: { from: Located; body: Located[] }[] = [];
-    for (const node of ast.instructions) {
-      const located: Located = { node, file: ast.file, chain: NO_CHAIN };
+    // Each stage: its FROM and the instructions after it, [start, end) in ast.instructions (their
+    // Located objects are made as they are lowered, not kept for the whole lowering).
+    const list = ast.instructions;
+    const raw: { from: Located; start: number; end: number }[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const node = list[i]!;
       const kw = node.keyword.toUpperCase();
-      if (kw === 'FROM') raw.push({ from: located, body: [] });
-      else if (raw.length > 0) raw[raw.length - 1]!.body.push(located);
-      else if (kw === 'ARG') meta.push(located);
+      if (kw === 'FROM') {
+        raw.push({ from: { node, file: ast.file, chain: NO_CHAIN }, start: i + 1, end: i + 1 });
+        continue;
+      }
+      if (raw.length > 0) {
+        raw[raw.length - 1]!.end = i + 1;
+        continue;
+      }
+      const located: Located = { node, file: ast.file, chain: NO_CHAIN };
+      if (kw === 'ARG') meta.push(located);
       else {
         this.r.error(
           'lower/instruction-before-from',
@@ -246,7 +256,10 @@ export class Lowerer {
       const start = this.r.diagnostics.length;
       const triggers = this.initState(rec);
       for (const t of triggers) this.dispatch(t, rec, this.buildArgs, ast.escape);
-      for (const located of st.body) this.dispatch(located, rec, this.buildArgs, ast.escape);
+      for (let k = st.start; k < st.end; k++) {
+        const located: Located = { node: list[k]!, file: ast.file, chain: NO_CHAIN };
+        this.dispatch(located, rec, this.buildArgs, ast.escape);
+      }
       rec.diagnostics = [start, this.r.diagnostics.length];
     });
 

@@ -16,6 +16,8 @@ import {
 import type { InlineFile, NetworkMode } from './ir.js';
 
 function shellScript(n: InstructionNode): string {
+  // Shell form has one arg (the parser joins the line); a node made otherwise may have more.
+  if (n.args.length === 1) return n.args[0]!.value;
   return n.args.map((a) => a.value).join(' ');
 }
 
@@ -28,7 +30,13 @@ const envCache = new WeakMap<StageState, { version: number; list: string[] }>();
 function runEnv(state: StageState): string[] {
   const cached = envCache.get(state);
   if (cached && cached.version === state.env.version) return cached.list;
-  const list = [...state.env].filter(([k]) => !state.assumed.has(k)).map(([k, v]) => `${k}=${v}`);
+  const all: string[] = [];
+  const assumed = state.assumed;
+  state.env.forEach((v, k) => {
+    if (!assumed.has(k)) all.push(`${k}=${v}`);
+  });
+  // slice: RUN steps keep the list, and an array grown with push has room for 17.
+  const list = all.slice();
   envCache.set(state, { version: state.env.version, list });
   return list;
 }

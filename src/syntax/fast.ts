@@ -28,10 +28,6 @@ function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x0d;
 }
 
-function isLetter(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-}
-
 /**
  * The parsed instruction of one logical line (at `base` in the lexed text, as the Chevrotain path
  * numbers offsets): null for an empty line, undefined when the line needs the Chevrotain path.
@@ -44,7 +40,8 @@ export function parseFastLine(
   const n = text.length;
   if (n === 0) return null;
   let p = 0;
-  while (p < n && isLetter(text.charCodeAt(p))) p++;
+  // isLetter inlined: setting bit 5 maps A-Z onto a-z and nothing else onto a-z.
+  for (let c = text.charCodeAt(p) | 0x20; p < n && c >= 0x61 && c <= 0x7a; c = text.charCodeAt(p) | 0x20) p++;
   // The lexer's keyword check: a word of at most 11 letters.
   if (p === 0 || p > 11 || (p < n && !isBlank(text.charCodeAt(p)))) return undefined;
   const image = text.slice(0, p);

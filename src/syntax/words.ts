@@ -32,7 +32,8 @@ export function parseWords(rest: string, esc: string): Piece[] {
     while (pos < n) {
       const c = rest.charCodeAt(pos);
       if (quote === 0) {
-        if (isSpace(c)) break;
+        // isSpace, without a call for the characters above the ASCII spaces (nearly all).
+        if (c <= 0x20 ? c === 0x20 || (c >= 0x09 && c <= 0x0d) : c >= 0x85 && isSpace(c)) break;
         if (c === 0x27 || c === 0x22) {
           quote = c;
           blankOK = true;
@@ -68,7 +69,9 @@ export function splitWhitespace(rest: string): Piece[] {
   let start = 0;
   let i = 0;
   while (i <= rest.length) {
-    if (i === rest.length || isTokenSpace(rest.charCodeAt(i))) {
+    const c = rest.charCodeAt(i);
+    // isTokenSpace, without a call for the characters above space (nearly all).
+    if (i === rest.length || (c <= 0x20 && isTokenSpace(c))) {
       out.push({ text: rest.slice(start, i), start, end: i });
       if (i === rest.length) break;
       let j = i;

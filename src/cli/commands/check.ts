@@ -2,8 +2,8 @@
  * `rootc check FILE…`: parse and lower each Rootfile, print every diagnostic. Also the shared
  * "compile a Rootfile from disk" helper that `rootc ir` and `rootc build` use.
  */
-import { readFileSync } from 'node:fs';
-import v8 from 'node:v8';
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { type Diagnostic, hasErrors } from '../../diagnostics/diagnostic.js';
 import type { IR } from '../../lower/index.js';
@@ -52,6 +52,31 @@ export function compileFile(
   return { ir: result.ir, diagnostics: result.diagnostics };
 }
 
+/**
+ * V8 optimizes a function with TurboFan once it has run ~132 KB of bytecode. On a big file the
+ * parser's and the lowering's functions all get there and are compiled (some twice), which costs more
+ * CPU than the optimized code then saves in a single pass, on a second core that a loaded machine
+ * does not have: rootc check of the bench's 10,000-instruction file, wall 750 -> 600 ms and CPU
+ * 690 -> 540 ms at load ~3 with an interrupt budget of 1,000,000 (about 8x); a 50,000-instruction
+ * file loses ~4%. The flag is set at run time, after start-up: on the command line any V8 flag makes
+ * Node reject its built-in code cache (~15 ms for every command). Only for inputs of 128 KiB or more
+ * (small ones never get hot), as loading node:v8 costs ~3 ms.
+ */
+function holdBackTurboFan(files: readonly string[]): void {
+  let size = 0;
+  for (const f of files) {
+    if (f === '-') continue;
+    try {
+      size += statSync(f).size;
+    } catch {
+      // compileFile reports it
+    }
+  }
+  if (size < 128 * 1024) return;
+  const v8 = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+  v8.setFlagsFromString('--interrupt-budget=1000000');
+}
+
 export function registerCheck(program: Command): void {
   program
     .command('check')
@@ -60,13 +85,7 @@ export function registerCheck(program: Command): void {
     .option('--build-arg <KEY=VALUE>', 'set a build argument (repeatable)', collectBuildArg, {})
     .option('--target <stage>', 'check as if building this stage')
     .action((files: string[], opts: { buildArg: Record<string, string>; target?: string }) => {
-      // V8 optimizes a function with TurboFan once it has run ~132 KB of bytecode. Compiling a big
-      // file's parser and lowering that way costs more CPU (on a second core, which a loaded machine
-      // does not have) than the optimized code saves in one pass: rootc check of the bench's
-      // 10,000-instruction file, wall 750 -> 600 ms, CPU 690 -> 540 ms at load ~3; a 50,000-instruction
-      // file loses ~4%, a small one nothing. Set here, after start-up, not on the command line: any
-      // flag there makes Node reject its built-in code cache (~15 ms for every command).
-      v8.setFlagsFromString('--interrupt-budget=1000000');
+      holdBackTurboFan(files);
       let failed = false;
       for (const file of files) {
         const { diagnostics } = compileFile(file, {

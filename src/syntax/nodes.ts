@@ -10,11 +10,9 @@ import type { SourceRange } from '../diagnostics/diagnostic.js';
 import type { Arg, Comment, Flag, FromClause, Heredoc, InstructionNode } from './ast.js';
 import { type PositionIndex, Span } from './positions.js';
 
-/** An argument: its value, its text as written, and where it is (source offsets). */
-export class Word implements Arg {
+/** A node that keeps its source offsets and makes its range when read. */
+abstract class Located {
   constructor(
-    public value: string,
-    public raw: string,
     private readonly index: PositionIndex,
     private readonly from: number,
     private readonly to: number,
@@ -22,6 +20,19 @@ export class Word implements Arg {
 
   get range(): SourceRange {
     return new Span(this.index, this.from, this.to);
+  }
+}
+
+/** An argument: its value, its text as written, and where it is (source offsets). */
+export class Word extends Located implements Arg {
+  constructor(
+    public value: string,
+    public raw: string,
+    index: PositionIndex,
+    from: number,
+    to: number,
+  ) {
+    super(index, from, to);
   }
 
   toJSON(): Arg {
@@ -30,18 +41,16 @@ export class Word implements Arg {
 }
 
 /** `--name=value` before an instruction's arguments. */
-export class FlagWord implements Flag {
+export class FlagWord extends Located implements Flag {
   constructor(
     public name: string,
     public value: string | undefined,
     public raw: string,
-    private readonly index: PositionIndex,
-    private readonly from: number,
-    private readonly to: number,
-  ) {}
-
-  get range(): SourceRange {
-    return new Span(this.index, this.from, this.to);
+    index: PositionIndex,
+    from: number,
+    to: number,
+  ) {
+    super(index, from, to);
   }
 
   toJSON(): Flag {
@@ -50,16 +59,14 @@ export class FlagWord implements Flag {
 }
 
 /** A comment line: its text and where it is. */
-export class CommentLine implements Comment {
+export class CommentLine extends Located implements Comment {
   constructor(
     readonly text: string,
-    private readonly index: PositionIndex,
-    private readonly from: number,
-    private readonly to: number,
-  ) {}
-
-  get range(): SourceRange {
-    return new Span(this.index, this.from, this.to);
+    index: PositionIndex,
+    from: number,
+    to: number,
+  ) {
+    super(index, from, to);
   }
 
   toJSON(): Comment {

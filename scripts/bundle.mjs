@@ -18,7 +18,8 @@ const outdir = here('../dist/bundle');
 
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: { main: here('../dist/cli/main.js') },
+  // The layer thread's script (build/layers.ts) is an entry of its own, next to main.js.
+  entryPoints: { main: here('../dist/cli/main.js'), 'layer-worker': here('../dist/build/layer-worker.js') },
   bundle: true,
   splitting: true,
   outdir,

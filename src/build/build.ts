@@ -19,6 +19,7 @@ import { outputPreflight, outputWriters } from '../writers/index.js';
 import { BuildInterpreter, type InterpretResult, toSourceLocation } from './interpreter.js';
 import type { OutputSpec } from './outputs.js';
 import type { ProgressReporter } from './progress.js';
+import { trace } from './trace.js';
 
 export interface BuildImageOptions {
   ir: IR;
@@ -71,7 +72,9 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     ...(opts.dryRunOnly ? { dryRunOnly: true } : {}),
     ...(opts.registry ? { registry: opts.registry } : {}),
   });
+  trace('interpreter start');
   const result = await interpreter.run();
+  trace('interpreter done');
   // Recorded before the outputs, so `rootc push` can retry a push that failed.
   for (const tag of opts.tags) saveTaggedImage(opts.cacheDir, tag, result.target.image);
   try {
@@ -112,6 +115,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   } finally {
     await result.close();
   }
+  trace('outputs done');
   opts.progress.emit({
     type: 'build-done',
     durationMs: Date.now() - started,

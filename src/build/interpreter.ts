@@ -18,15 +18,8 @@ import {
   warning,
 } from '../diagnostics/diagnostic.js';
 import { BlobStore } from '../image/blobstore.js';
-import {
-  appendHistory,
-  appendLayer,
-  emptyImage,
-  type Image,
-  withContainerConfig,
-  withImageFields,
-} from '../image/image.js';
-import { type LayerCompression, storeLayer } from '../image/layer.js';
+import { emptyImage, type Image, withContainerConfig, withImageFields } from '../image/image.js';
+import type { Layer, LayerCompression } from '../image/layer.js';
 import { baseCacheKey, canonicalBaseJson, canonicalStepJson, stepCacheKey } from '../lower/canonical.js';
 import type { Base, IR, Location, Stage, Step } from '../lower/ir.js';
 import type { ClientOptions } from '../registry/client.js';
@@ -36,8 +29,11 @@ import type { ActiveSnapshot, SnapshotDriver } from '../snapshot/types.js';
 import { materializeImage } from '../sources/source.js';
 import { resolveBaseSource } from './bases.js';
 import { applyConfigChange, withWorkingDir } from './config.js';
+import { LayerMaker } from './layers.js';
+import { LayerQueue, PendingImage } from './pending.js';
 import type { ProgressReporter } from './progress.js';
 import { executeStep, type StepEnv, stepInputDigests } from './steps.js';
+import { trace } from './trace.js';
 
 export interface InterpretOptions {
   ir: IR;
@@ -92,8 +88,10 @@ export class BuildInterpreter {
   readonly cache: BuildCache;
   readonly store: BlobStore;
   readonly context: BuildContext;
-  private driver: SnapshotDriver | undefined;
+  private driver: Promise<SnapshotDriver> | undefined;
   private readonly stages = new Map<string, StageResult>();
+  private readonly layers = new LayerQueue();
+  private readonly layerMaker: LayerMaker;
   private stepNumber = 0;
   private totalSteps = 0;
   readonly warnings: Diagnostic[] = [];
@@ -102,6 +100,7 @@ export class BuildInterpreter {
     this.cache = new BuildCache(opts.cacheDir);
     this.cache.sweepTemp();
     this.store = new BlobStore(this.cache.dir);
+    this.layerMaker = new LayerMaker(this.store);
     this.context = BuildContext.open(opts.contextDir, opts.rootfile);
     this.context.digests = new FileDigestCache(path.join(this.cache.dir, 'digests.json'));
   }
@@ -132,19 +131,23 @@ export class BuildInterpreter {
 
   async close(): Promise<void> {
     this.context.digests.save();
-    await this.driver?.close();
+    const driver = await this.driver?.catch(() => undefined);
+    await driver?.close();
+    await this.layerMaker.close();
   }
 
-  private async snapshots(): Promise<SnapshotDriver> {
-    if (this.opts.dryRunOnly) throw new NeedsExecution();
-    if (!this.driver) {
+  private snapshots(): Promise<SnapshotDriver> {
+    if (this.opts.dryRunOnly) return Promise.reject(new NeedsExecution());
+    this.driver ??= (async () => {
       const kind = await detectDriver(this.cache.snapshotsDir);
-      this.driver = openDriver(kind, this.cache.dir);
+      trace('driver detected');
+      const driver = openDriver(kind, this.cache.dir);
       // Work dirs of builds that were killed (SIGKILL leaves no mount, but may leave a directory).
       // Best effort: a sweep must never fail a build.
-      await this.driver.sweep().catch(() => 0);
+      await driver.sweep().catch(() => 0);
       await sweepRunScratch().catch(() => 0);
-    }
+      return driver;
+    })();
     return this.driver;
   }
 
@@ -224,7 +227,17 @@ export class BuildInterpreter {
   private async runStage(stage: Stage): Promise<StageResult> {
     const started = Date.now();
     const fromStep = this.emitStart(stage.location.text, stage, stage.location);
+    trace(`stage ${stage.id}: base`);
     const base = await this.resolveBase(stage);
+    trace(`stage ${stage.id}: base resolved`);
+    if (!this.opts.dryRunOnly) {
+      // A real run (the dry run found work to do) will want the snapshot driver and the layer thread:
+      // start both now, while this stage's first inputs are hashed. Not earlier: converting a base
+      // tarball keeps both cores busy, and starting them beside it made FROM 0.2–0.4 s slower.
+      // Errors surface where the driver is awaited.
+      this.snapshots().catch(() => {});
+      this.layerMaker.start();
+    }
     this.opts.progress.emit({
       type: 'step-done',
       step: fromStep,
@@ -233,7 +246,7 @@ export class BuildInterpreter {
       layerSize: 0,
     });
 
-    let image = base.image;
+    const image = new PendingImage(base.image);
     let key = base.key;
     /** A committed snapshot holding the current tree, if there is one. */
     let snapshot = base.snapshot;
@@ -242,10 +255,12 @@ export class BuildInterpreter {
 
     try {
       for (const [index, step] of stage.steps.entries()) {
+        image.throwIfFailed();
         const history = { created_by: step.location.text, comment: 'rootc', created: this.opts.epoch };
         if (step.op === 'config') {
           const n = this.emitStart(step.location.text, stage, step.location);
-          image = appendHistory(applyConfigChange(image, step.change), history);
+          image.change((i) => applyConfigChange(i, step.change));
+          image.appendHistory(history);
           key = stepCacheKey(key, step, []);
           this.opts.progress.emit({ type: 'step-done', step: n, cached: true, durationMs: 0, layerSize: 0 });
           continue;
@@ -267,12 +282,11 @@ export class BuildInterpreter {
           .digest('hex');
         const keyInputs: KeyInputs = { parentKey: key, stepDigest: sha256(canonicalStepJson(step)), inputs };
         const record = this.opts.noCache ? undefined : this.cache.getStep(stepKey);
-        if (step.op === 'workdir') image = withWorkingDir(image, step.path);
+        if (step.op === 'workdir') image.change((i) => withWorkingDir(i, step.path));
 
         if (record) {
           this.opts.progress.emit({ type: 'step-cached', step: n, key: stepKey });
-          if (record.layer) image = appendLayer(image, record.layer, history);
-          else image = appendHistory(image, history);
+          image.appendLayer(record.layer, history);
           key = stepKey;
           // Only a candidate: prepareActive checks that the snapshot exists when a later step needs a tree.
           snapshot = stepKey;
@@ -293,11 +307,14 @@ export class BuildInterpreter {
           key: stepKey,
           reason: this.explainMiss(slot, keyInputs),
         });
+        trace(`step ${n}: inputs hashed`);
         const driver = await this.snapshots();
-        active = await this.prepareActive(driver, image, key, snapshot);
+        trace(`step ${n}: snapshot driver ready`);
+        active = await this.prepareActive(driver, () => image.resolve(), key, snapshot);
+        trace(`step ${n}: tree ready`);
         const env: StepEnv = {
           rootfs: active.rootfs,
-          image,
+          image: image.peek(),
           context: this.context,
           proxyEnv: this.opts.ir.proxyEnv,
           stages: this.stages,
@@ -315,39 +332,60 @@ export class BuildInterpreter {
           this.opts.progress.emit({ type: 'step-error', step: n, message: d.message });
           throw new DiagnosticError(d);
         }
-        const layer = await storeLayer(this.store, nonEmpty(active.diff()), {
-          compression: this.opts.compression ?? 'none',
-          clampMtime: this.opts.epoch,
-        }).catch((err: unknown) => {
-          if (err instanceof EmptyDiff) return undefined;
-          throw err;
-        });
+        trace(`step ${n}: executed`);
         await active.commit(stepKey);
         await active.release();
         active = undefined;
         snapshot = stepKey;
-        this.cache.putStep({ version: 1, key: stepKey, ...(layer ? { layer } : {}) });
         this.cache.recordInputs(slot, keyInputs);
-        image = layer ? appendLayer(image, layer, history) : appendHistory(image, history);
         key = stepKey;
-        this.opts.progress.emit({
-          type: 'step-done',
-          step: n,
-          cached: false,
-          durationMs: Date.now() - t0,
-          layerSize: layer?.size ?? 0,
-        });
+        // The layer is made from the committed snapshot while the next steps run; the step's cache record
+        // is written once its layer is in the store (a record never points at a missing blob).
+        const made = this.layers
+          .add(() => this.layerOf(driver, stepKey))
+          .then(
+            (layer) => {
+              this.cache.putStep({ version: 1, key: stepKey, ...(layer ? { layer } : {}) });
+              this.opts.progress.emit({
+                type: 'step-done',
+                step: n,
+                cached: false,
+                durationMs: Date.now() - t0,
+                layerSize: layer?.size ?? 0,
+              });
+              return layer;
+            },
+            (err: unknown) => {
+              const d = stepFailure(err, step);
+              this.opts.progress.emit({ type: 'step-error', step: n, message: d.message });
+              throw new DiagnosticError(d);
+            },
+          );
+        image.appendPending(made, history);
       }
     } finally {
       await active?.release();
+      // Nothing may still write into the cache once the stage has ended, failed or not.
+      await this.layers.settled();
     }
-    return { stage, image, key, ...(snapshot ? { snapshot } : {}) };
+    return { stage, image: await image.resolve(), key, ...(snapshot ? { snapshot } : {}) };
+  }
+
+  /** The layer of a committed step (undefined when the step changed nothing), made on the layer thread. */
+  private async layerOf(driver: SnapshotDriver, key: string): Promise<Layer | undefined> {
+    trace(`layer of ${key.slice(0, 12)}: started`);
+    const layer = await this.layerMaker.make(await driver.diffSource(key), {
+      compression: this.opts.compression ?? 'none',
+      clampMtime: this.opts.epoch,
+    });
+    trace(`layer of ${key.slice(0, 12)}: stored`);
+    return layer;
   }
 
   /** A writable tree holding the current state: on the committed snapshot when there is one, else rebuilt from layers. */
   private async prepareActive(
     driver: SnapshotDriver,
-    image: Image,
+    image: () => Promise<Image>,
     key: string,
     snapshot: string | undefined,
   ): Promise<ActiveSnapshot> {
@@ -359,7 +397,9 @@ export class BuildInterpreter {
     const fresh = await driver.prepare(undefined);
     try {
       // Nodes a user namespace cannot make stay as marked placeholders, so REMOVE and RUN see them (issue 7).
-      const report = await materializeImage(this.store, image, fresh.rootfs, { nodePlaceholders: true });
+      const report = await materializeImage(this.store, await image(), fresh.rootfs, {
+        nodePlaceholders: true,
+      });
       if (report.skippedNodes.length > 0) {
         this.warn(
           warning(
@@ -368,18 +408,20 @@ export class BuildInterpreter {
           ),
         );
       }
+      trace('materialized');
       await fresh.commit(materializedKey);
       await fresh.release();
     } catch (err) {
       await fresh.release();
       throw err;
     }
+    trace('materialize committed');
     return driver.prepare(materializedKey);
   }
 
   private async withTree<T>(result: StageResult, use: (dir: string) => Promise<T>): Promise<T> {
     const driver = await this.snapshots();
-    const active = await this.prepareActive(driver, result.image, result.key, result.snapshot);
+    const active = await this.prepareActive(driver, async () => result.image, result.key, result.snapshot);
     try {
       return await use(active.rootfs);
     } finally {
@@ -408,18 +450,6 @@ export class BuildInterpreter {
     if (last.parentKey !== now.parentKey) return 'a previous step changed';
     return 'its cache entry is gone';
   }
-}
-
-class EmptyDiff extends Error {}
-
-/** Passes entries through, failing with EmptyDiff when there are none (so no empty layer is stored). */
-async function* nonEmpty<T>(entries: AsyncIterable<T>): AsyncGenerator<T> {
-  let any = false;
-  for await (const e of entries) {
-    any = true;
-    yield e;
-  }
-  if (!any) throw new EmptyDiff();
 }
 
 function sha256(s: string): string {

@@ -2,6 +2,7 @@ import { inUserNamespace } from '../sandbox/namespace.js';
 import type { TarEntrySpec } from '../tar/entry.js';
 import { diffDirEntries } from './diffdir.js';
 import { SnapshotStore } from './store.js';
+import type { DiffSource } from './types.js';
 
 /**
  * What both drivers share: committed snapshots are immutable overlay-format diff dirs in a SnapshotStore,
@@ -28,13 +29,19 @@ export abstract class CommittedSnapshots {
   }
 
   async *diff(key: string): AsyncIterable<TarEntrySpec> {
+    const source = await this.diffSource(key);
+    yield* diffDirEntries(source.upper, source);
+  }
+
+  async diffSource(key: string): Promise<DiffSource> {
     const [, ...ancestors] = await this.store.chain(key);
     const meta = await this.store.meta(key);
-    yield* diffDirEntries(this.store.fsDir(key), {
+    return {
+      upper: this.store.fsDir(key),
       lowers: ancestors.map((k) => this.store.fsDir(k)),
       pruneUnchangedDirs: meta.prunedDirs,
       userxattr: this.userxattr,
-    });
+    };
   }
 
   remove(key: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { TarEntrySpec } from '../tar/entry.js';
+import type { DiffDirOptions } from './diffdir.js';
 
 export type SnapshotKind = 'overlay' | 'copy';
 
@@ -29,6 +30,8 @@ export interface SnapshotDriver {
   prepare(parent: string | undefined): Promise<ActiveSnapshot>;
   /** The layer of a committed snapshot: its changes against its parent, sorted, with whiteouts. */
   diff(key: string): AsyncIterable<TarEntrySpec>;
+  /** What `diff(key)` reads, as plain data: another thread can make the layer with `diffDirEntries`. */
+  diffSource(key: string): Promise<DiffSource>;
   /** The parent key of a committed snapshot (undefined for a bottom one). */
   parentOf(key: string): Promise<string | undefined>;
   /** Deletes a committed snapshot (cache pruning). Its children become unusable. */
@@ -37,6 +40,11 @@ export interface SnapshotDriver {
   close(): Promise<void>;
   /** Removes temp dirs left by killed builds (not those of live ones). Call once at build start. */
   sweep(): Promise<number>;
+}
+
+/** A committed snapshot's diff dir and how to read it (`diffDirEntries(source.upper, source)`). */
+export interface DiffSource extends DiffDirOptions {
+  upper: string;
 }
 
 export interface ActiveSnapshot {

@@ -6,6 +6,7 @@ import { buildImage } from '../../build/build.js';
 import { NeedsExecution, toSourceLocation } from '../../build/interpreter.js';
 import { type OutputSpec, parseOutputSpec } from '../../build/outputs.js';
 import { BufferedReporter, createReporter } from '../../build/progress.js';
+import { trace } from '../../build/trace.js';
 import { defaultCacheDir } from '../../cache/store.js';
 import { type Diagnostic, DiagnosticError, hasErrors } from '../../diagnostics/diagnostic.js';
 import { BlobStore } from '../../image/blobstore.js';
@@ -17,6 +18,7 @@ import type { BuildFlags } from './build.js';
 import { compileFile } from './check.js';
 
 export async function runBuild(contextArg: string, flags: BuildFlags): Promise<void> {
+  trace('build command');
   const contextDir = path.resolve(contextArg);
   const rootfile = findRootfile(contextDir, flags.file);
   let outputs: OutputSpec[];
@@ -93,12 +95,14 @@ export async function runBuild(contextArg: string, flags: BuildFlags): Promise<v
         if (!(err instanceof NeedsExecution)) throw err;
       }
     }
+    trace('re-executing in the build namespace');
     const code = await reexecInBuildNamespace();
     if (code !== undefined) {
       process.exitCode = code;
       return;
     }
   }
+  trace('compiled, in the build namespace');
   printDiagnostics(compiled.diagnostics);
   const abort = new AbortController();
   let interruptedBy: NodeJS.Signals | undefined;

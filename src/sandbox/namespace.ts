@@ -61,6 +61,20 @@ export function buildNamespaceCommand(argv: string[]): string[] {
 }
 
 /**
+ * glibc malloc settings for the build process (a user's own MALLOC_* settings win). It streams layers and
+ * files through 1 MiB buffers, one per read, and glibc gives each such block its own mmap (its threshold
+ * starts at 128 KiB), so every megabyte read costs 256 page faults and an munmap: on the test VMs, whose
+ * page-table updates are expensive, copying 200 MB that way took 180–380 ms against 40 ms with one reused
+ * buffer. Below a 4 MiB threshold, blocks come from the heap and freed ones are reused; 64 MiB of free heap
+ * may stay mapped. Measured on W1, cold builds in interleaved pairs: medians 4.16 s against 4.55 s (6 pairs,
+ * 4 faster); with a 32 MiB / 256 MiB pair of settings, 5 of 6 faster, median −0.23 s. Peak RSS unchanged.
+ */
+const BUILD_MALLOC_ENV = {
+  MALLOC_MMAP_THRESHOLD_: String(4 << 20),
+  MALLOC_TRIM_THRESHOLD_: String(64 << 20),
+};
+
+/**
  * Re-executes the current rootc process inside the build namespace and resolves with the child's exit
  * code (128+n when killed by signal n), forwarding SIGINT and SIGTERM to it. Resolves immediately with
  * `undefined` when already inside. The caller (the CLI) sets `process.exitCode` from the result; library
@@ -79,6 +93,7 @@ export async function reexecInBuildNamespace(
   const child = spawn(command[0]!, command.slice(1), {
     stdio: 'inherit',
     env: {
+      ...BUILD_MALLOC_ENV,
       ...process.env,
       [BUILD_NS_ENV]: '1',
       ...(notes.length > 0 ? { [SINGLE_ID_NOTES_ENV]: notes.join('\n') } : {}),

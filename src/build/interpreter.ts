@@ -113,6 +113,10 @@ export class BuildInterpreter {
       for (const stage of ir.stages) {
         this.stages.set(stage.id, await this.runStage(stage));
       }
+    } catch (err) {
+      // No result, so no close() by the caller: stop the layer thread here (its jobs have all ended).
+      await this.layerMaker.close();
+      throw err;
     } finally {
       this.context.digests.save();
     }

@@ -85,7 +85,12 @@ export class LayerMaker {
   private async spawn(): Promise<Worker | undefined> {
     if (process.env.ROOTC_LAYER_THREAD === '0' || !existsSync(fileURLToPath(WORKER_SCRIPT))) return undefined;
     const { Worker } = await import('node:worker_threads');
-    const worker = new Worker(WORKER_SCRIPT);
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_SCRIPT);
+    } catch {
+      return undefined; // no threads here (resource limits): layers are made on this thread
+    }
     worker.on('message', (reply: LayerReply) => this.settle(reply));
     const lost = (err: Error) => {
       // The thread is gone: fail what it had, make later layers here.

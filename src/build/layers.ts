@@ -123,7 +123,8 @@ export class LayerMaker {
   async make(source: DiffSource, options: LayerOptions): Promise<Layer | undefined> {
     this.start();
     const worker = await this.starting;
-    if (!worker) return makeLayer(this.store, source, options);
+    // No thread, or it died while we waited: make the layer here.
+    if (!worker || this.worker !== worker) return makeLayer(this.store, source, options);
     const id = this.nextId++;
     const job: LayerJob = { id, storeDir: this.store.dir, source, options };
     return new Promise<Layer | undefined>((resolve, reject) => {

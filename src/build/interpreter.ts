@@ -27,6 +27,7 @@ import { sweepRunScratch } from '../sandbox/run.js';
 import { detectDriver, openDriver } from '../snapshot/detect.js';
 import type { ActiveSnapshot, SnapshotDriver } from '../snapshot/types.js';
 import { materializeImage } from '../sources/source.js';
+import { BaseTreesAhead } from './ahead.js';
 import { resolveBaseSource } from './bases.js';
 import { applyConfigChange, withWorkingDir } from './config.js';
 import { LayerMaker } from './layers.js';
@@ -92,6 +93,7 @@ export class BuildInterpreter {
   private readonly stages = new Map<string, StageResult>();
   private readonly layers = new LayerQueue();
   private readonly layerMaker: LayerMaker;
+  private readonly treesAhead: BaseTreesAhead;
   private stepNumber = 0;
   private totalSteps = 0;
   readonly warnings: Diagnostic[] = [];
@@ -101,6 +103,7 @@ export class BuildInterpreter {
     this.cache.sweepTemp();
     this.store = new BlobStore(this.cache.dir);
     this.layerMaker = new LayerMaker(this.store);
+    this.treesAhead = new BaseTreesAhead(this.cache);
     this.context = BuildContext.open(opts.contextDir, opts.rootfile);
     this.context.digests = new FileDigestCache(path.join(this.cache.dir, 'digests.json'));
   }
@@ -116,6 +119,7 @@ export class BuildInterpreter {
     } catch (err) {
       // No result, so no close() by the caller: stop the layer thread here (its jobs have all ended).
       await this.layerMaker.close();
+      await this.treesAhead.discard();
       throw err;
     } finally {
       this.context.digests.save();
@@ -138,6 +142,7 @@ export class BuildInterpreter {
     const driver = await this.driver?.catch(() => undefined);
     await driver?.close();
     await this.layerMaker.close();
+    await this.treesAhead.discard();
   }
 
   private snapshots(): Promise<SnapshotDriver> {
@@ -196,7 +201,10 @@ export class BuildInterpreter {
         // download or conversion) is work for the real run, where its progress is shown.
         const marker = path.join(this.cache.dir, 'bases', `${sha256(canonicalBaseJson(base))}.resolved`);
         if (this.opts.dryRunOnly && !existsSync(marker)) throw new NeedsExecution();
-        const resolved = await resolveBaseSource(base, {
+        // A real run extracts the tree of a base it converts while converting it (build/ahead.ts): the
+        // conversion of a base never converted before is a sign its steps will run.
+        const ahead = this.opts.dryRunOnly ? undefined : this.treesAhead;
+        const resolving = resolveBaseSource(base, {
           store: this.store,
           cacheDir: this.cache.dir,
           baseDir: this.opts.contextDir,
@@ -208,14 +216,24 @@ export class BuildInterpreter {
           platform: this.opts.ir.platform,
           epoch: this.opts.epoch,
           ...(this.opts.registry ? { registry: this.opts.registry } : {}),
+          ...(ahead ? { bottomLayerTap: () => ahead.tap() } : {}),
         });
+        let resolved: Awaited<typeof resolving>;
+        try {
+          resolved = await resolving;
+        } catch (err) {
+          await ahead?.failed();
+          throw err;
+        }
+        const key = baseCacheKey(base, [resolved.digest, this.epochInput()]);
+        await ahead?.resolved(key);
         // ONBUILD triggers run in the first build FROM an image (lowering splices them) and are not inherited further.
         const image = resolved.image.config.config.OnBuild
           ? withContainerConfig(resolved.image, { OnBuild: undefined })
           : resolved.image;
         mkdirSync(path.dirname(marker), { recursive: true });
         atomicWrite(marker, `${resolved.digest}\n`);
-        return { image, key: baseCacheKey(base, [resolved.digest, this.epochInput()]) };
+        return { image, key };
       }
     }
   }
@@ -398,6 +416,13 @@ export class BuildInterpreter {
     // materialize it once from the layers and commit it under a key of its own.
     const materializedKey = `m-${key.slice(0, 60)}`;
     if (await driver.has(materializedKey)) return driver.prepare(materializedKey);
+    const layers = (await image()).layers;
+    const extracted = layers.length === 1 ? await this.treesAhead.take(key, layers[0]!.diffId) : undefined;
+    if (extracted) {
+      await driver.adopt(extracted, materializedKey);
+      trace('materialized ahead, adopted');
+      return driver.prepare(materializedKey);
+    }
     const fresh = await driver.prepare(undefined);
     try {
       // Nodes a user namespace cannot make stay as marked placeholders, so REMOVE and RUN see them (issue 7).

@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Compression, type CompressOptions, compressStream, decompressStream } from '../tar/compress.js';
 import type { TarEntrySpec } from '../tar/entry.js';
-import { type TarWriteOptions, tarChunks, tarStream } from '../tar/writer.js';
+import {
+  batchChunks,
+  type TarTap,
+  type TarWriteOptions,
+  tapChunks,
+  tapEntries,
+  tarChunks,
+} from '../tar/writer.js';
 import type { BlobStore } from './blobstore.js';
 
 export const MEDIA_TYPES = {
@@ -36,6 +43,8 @@ export interface Layer {
 export interface StoreLayerOptions extends TarWriteOptions, CompressOptions {
   /** Default gzip (what registries and every runtime accept). `none` is fastest for docker archives. */
   compression?: LayerCompression;
+  /** Shown the layer's entries and uncompressed tar bytes as they are written (see TarTap). */
+  tap?: TarTap;
 }
 
 /** Hashes what passes through. */
@@ -81,12 +90,30 @@ export async function storeLayer(
 ): Promise<Layer> {
   const tarOptions: TarWriteOptions =
     options.clampMtime === undefined ? {} : { clampMtime: options.clampMtime };
-  if ((options.compression ?? 'gzip') === 'none') {
-    // Uncompressed, the blob is the tar: one hash gives digest and diff_id, and the chunks go straight to disk.
-    const blob = await store.putChunks(tarChunks(entries, tarOptions));
-    return { digest: blob.digest, diffId: blob.digest, size: blob.size, mediaType: MEDIA_TYPES.layer.none };
+  const { tap } = options;
+  let chunks = tarChunks(tap ? tapEntries(entries, tap) : entries, tarOptions);
+  if (tap) chunks = tapChunks(chunks, tap);
+  let layer: Layer;
+  try {
+    if ((options.compression ?? 'gzip') === 'none') {
+      // Uncompressed, the blob is the tar: one hash gives digest and diff_id, and the chunks go straight to disk.
+      const blob = await store.putChunks(chunks);
+      layer = {
+        digest: blob.digest,
+        diffId: blob.digest,
+        size: blob.size,
+        mediaType: MEDIA_TYPES.layer.none,
+      };
+    } else {
+      const tar = Readable.from(batchChunks(chunks), { objectMode: false, highWaterMark: 1 << 16 });
+      layer = await storeTarAsLayer(store, tar, options);
+    }
+  } catch (e) {
+    tap?.end(undefined);
+    throw e;
   }
-  return storeTarAsLayer(store, tarStream(entries, tarOptions), options);
+  tap?.end(layer.diffId);
+  return layer;
 }
 
 /** The layer's uncompressed tar bytes. */

@@ -1,3 +1,5 @@
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { inUserNamespace } from '../sandbox/namespace.js';
 import type { TarEntrySpec } from '../tar/entry.js';
 import { diffDirEntries } from './diffdir.js';
@@ -26,6 +28,14 @@ export abstract class CommittedSnapshots {
 
   async parentOf(key: string): Promise<string | undefined> {
     return (await this.store.meta(key)).parent;
+  }
+
+  async adopt(tree: string, key: string): Promise<void> {
+    const temp = await this.store.newTemp();
+    await rename(tree, path.join(temp, 'fs'));
+    // A bottom snapshot: no parent, and no lower to prune unchanged directories against.
+    if (!(await this.store.publish(temp, key, { prunedDirs: false })))
+      await rm(temp, { recursive: true, force: true });
   }
 
   async *diff(key: string): AsyncIterable<TarEntrySpec> {

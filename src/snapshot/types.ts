@@ -28,6 +28,11 @@ export interface SnapshotDriver {
   has(key: string): Promise<boolean>;
   /** A writable tree on top of the committed snapshot `parent` (and its ancestors). */
   prepare(parent: string | undefined): Promise<ActiveSnapshot>;
+  /**
+   * Publishes `tree` — a finished tree made elsewhere on this filesystem (a base extracted while it was
+   * converted) — as a bottom snapshot `key`, by moving it. If `key` already exists, `tree` is deleted.
+   */
+  adopt(tree: string, key: string): Promise<void>;
   /** The layer of a committed snapshot: its changes against its parent, sorted, with whiteouts. */
   diff(key: string): AsyncIterable<TarEntrySpec>;
   /** What `diff(key)` reads, as plain data: another thread can make the layer with `diffDirEntries`. */

@@ -5,6 +5,7 @@ import { type LayerCompression, layerCompression, openLayerTar } from '../image/
 import type { ClientOptions } from '../registry/client.js';
 import { type ExtractOptions, type ExtractReport, extractTar } from '../tar/extract.js';
 import { extractIntoEmpty } from '../tar/extract-gnu.js';
+import type { TarTap } from '../tar/writer.js';
 
 /** What every `FROM` kind gets: where blobs and downloads go, and where to report. */
 export interface SourceContext {
@@ -27,6 +28,11 @@ export interface SourceContext {
   digestFile?: (file: string) => Promise<string>;
   /** The digest `digestFile` remembers for `file` (unchanged since), without reading it; undefined if none. */
   knownDigest?: (file: string) => string | undefined;
+  /**
+   * A sink for the bottom layer a source makes itself (a converted tarball), asked for as the source starts
+   * writing it: the build extracts the base's tree from it meanwhile. May give none; ask once per layer.
+   */
+  bottomLayerTap?: () => TarTap | undefined;
   /** Registry access (extra CAs, insecure hosts) for sources that pull. */
   registry?: ClientOptions;
   /**

@@ -390,7 +390,7 @@ export const stage3Source: Source<Stage3Spec> = {
         layer = await tarballToLayer(
           (): Readable => createReadStream(file, { highWaterMark: 1 << 20 }),
           ctx.store,
-          { compression, onWarning: (m) => warnings.push(m) },
+          { compression, onWarning: (m) => warnings.push(m), tap: ctx.bottomLayerTap?.() },
         );
       } catch (e) {
         if (e instanceof DiagnosticError) throw e;

@@ -11,6 +11,7 @@ import { type Layer, storeLayer } from '../image/layer.js';
 import { decompressStream } from '../tar/compress.js';
 import { normalizeMembers } from '../tar/normalize.js';
 import { readTar } from '../tar/reader.js';
+import type { TarTap } from '../tar/writer.js';
 import { fail, isUrl, readJson, writeJsonAtomic } from './common.js';
 import type { ResolvedSource, Source, SourceContext } from './source.js';
 
@@ -108,14 +109,28 @@ interface LayerIndex {
 export async function tarballToLayer(
   open: () => Readable,
   store: BlobStore,
-  options: { compression?: SourceContext['compression']; onWarning?: (m: string) => void } = {},
+  options: {
+    compression?: SourceContext['compression'];
+    onWarning?: (m: string) => void;
+    /** Shown the normalized layer as it is written (the build extracts it meanwhile). */
+    tap?: TarTap | undefined;
+  } = {},
 ): Promise<Layer> {
-  const { stream } = await decompressStream(open());
+  let stream: Readable;
+  try {
+    ({ stream } = await decompressStream(open()));
+  } catch (e) {
+    options.tap?.end(undefined);
+    throw e;
+  }
   const entries = normalizeMembers(
     readTar(stream),
     options.onWarning ? { onWarning: options.onWarning } : {},
   );
-  return storeLayer(store, entries, { compression: options.compression ?? 'gzip' });
+  return storeLayer(store, entries, {
+    compression: options.compression ?? 'gzip',
+    ...(options.tap ? { tap: options.tap } : {}),
+  });
 }
 
 /** `FROM tarball <path|url> [--sha256=HEX]`: .tar, .tar.gz/.tgz, .tar.bz2, .tar.xz, .tar.zst, by content. */
@@ -131,6 +146,7 @@ export const tarballSource: Source<TarballSpec> = {
         const layer = await tarballToLayer(open, ctx.store, {
           compression,
           onWarning: (m) => warnings.push(m),
+          tap: ctx.bottomLayerTap?.(),
         });
         return { version: NORMALIZE_VERSION, layer, warnings };
       } catch (e) {

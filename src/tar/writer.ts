@@ -74,6 +74,41 @@ export async function* tarChunks(
   yield ZEROS;
 }
 
+/**
+ * Sees a tar as it is written, without changing it: each entry before its bytes, then the bytes in order. A
+ * build extracts a base's tree from its layer this way while the layer is converted (tar/extract-gnu.ts).
+ */
+export interface TarTap {
+  entry(spec: TarEntrySpec): void;
+  /** The writer waits for a returned promise (backpressure). Chunks are not reused once passed. */
+  write(chunk: Buffer): void | Promise<void>;
+  /**
+   * After the last byte, with the tar's sha256 as `sha256:<hex>` (the layer's diff_id); undefined when writing
+   * stopped early. Called once.
+   */
+  end(diffId: string | undefined): void;
+}
+
+/** `entries`, each shown to `tap` first. */
+export async function* tapEntries(
+  entries: Iterable<TarEntrySpec> | AsyncIterable<TarEntrySpec>,
+  tap: TarTap,
+): AsyncGenerator<TarEntrySpec> {
+  for await (const e of entries) {
+    tap.entry(e);
+    yield e;
+  }
+}
+
+/** `chunks`, each written to `tap` before it is passed on. */
+export async function* tapChunks(chunks: AsyncIterable<Buffer>, tap: TarTap): AsyncGenerator<Buffer> {
+  for await (const c of chunks) {
+    const wait = tap.write(c);
+    if (wait) await wait;
+    yield c;
+  }
+}
+
 const BATCH = 256 * 1024;
 
 /**

@@ -8,6 +8,7 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   symlinkSync,
   utimesSync,
@@ -243,13 +244,12 @@ describe('rootc build with hostile inputs', () => {
   async function build(ctx: string, rootfile: string, extra: string[] = []) {
     writeFileSync(path.join(ctx, 'Rootfile'), rootfile);
     const out = await tempDir('hostile-out');
+    const cacheDir = await tempDir('hostile-cache');
     const r = await runRootc(
       ['build', '--progress=plain', '-o', `type=rootfs,dest=${out}/rootfs.tar`, ...extra, ctx],
-      {
-        env: { ROOTC_CACHE_DIR: await tempDir('hostile-cache') },
-      },
+      { env: { ROOTC_CACHE_DIR: cacheDir, ROOTC_TRACE: '1' } },
     );
-    return { ...r, out };
+    return { ...r, out, cacheDir };
   }
 
   it('refuses a context symlink that points at /etc (it resolves inside the context)', async () => {
@@ -297,5 +297,8 @@ describe('rootc build with hostile inputs', () => {
     expect(existsSync(path.resolve(ctx, '../../../../escape-rootc'))).toBe(false);
     const list = await run('tar', ['-tvf', path.join(r.out, 'rootfs.tar')], { reject: true });
     expect(list.stdout).not.toMatch(/\.\.\//);
+    // The RUN's tree was the one extracted while the tarball was converted (build/ahead.ts); nothing left over.
+    expect(r.stderr).toMatch(/TRACE .* materialized ahead, adopted/);
+    expect(readdirSync(path.join(r.cacheDir, 'tmp'))).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,6 +162,33 @@ describe.skipIf(!IS_ROOT).each(drivers)('%s driver', (kind, make) => {
     expect(c.rootfs).not.toBe(first);
     expect(await readdir(c.rootfs)).not.toContain('changed');
     await c.release();
+  });
+
+  it('adopts a finished tree as a bottom snapshot, by moving it', async () => {
+    const store = path.join(dir, 'store');
+    const tree = path.join(dir, `tree-${kind}`);
+    await mkdir(path.join(tree, 'usr'), { recursive: true });
+    await writeFile(path.join(tree, 'usr/x'), 'x\n');
+    await driver.adopt(tree, 'adopted');
+    expect(existsSync(tree)).toBe(false);
+    expect(await driver.has('adopted')).toBe(true);
+    expect(await driver.parentOf('adopted')).toBeUndefined();
+    const a = await driver.prepare('adopted');
+    expect(await readFile(path.join(a.rootfs, 'usr/x'), 'utf8')).toBe('x\n');
+    await writeFile(path.join(a.rootfs, 'usr/y'), 'y\n');
+    await a.commit('on-adopted');
+    await a.release();
+    // The adopted tree is the lower of the next step: only that step's change is in its layer.
+    const diff = await describeEntries(driver.diff('on-adopted'));
+    expect(diff.map((l) => l.split(' ')[0])).toEqual(['usr', 'usr/y']);
+    // Another tree for a key that exists already is dropped; nothing is left in tmp/.
+    const again = path.join(dir, `again-${kind}`);
+    await mkdir(again);
+    await writeFile(path.join(again, 'other'), 'o');
+    await driver.adopt(again, 'adopted');
+    expect(existsSync(again)).toBe(false);
+    expect(existsSync(path.join(store, 'snapshots/adopted/fs/other'))).toBe(false);
+    expect(await readdir(path.join(store, 'tmp')).catch(() => [])).toEqual([]);
   });
 
   it('refuses keys that are not plain names', async () => {

@@ -9,9 +9,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { xattrsAvailable } from '../../src/fsutil/xattr.js';
+import { BlobStore } from '../../src/image/blobstore.js';
+import { tarballToLayer } from '../../src/sources/tarball.js';
 import { entryContent, type TarEntrySpec } from '../../src/tar/entry.js';
 import { applyEntries } from '../../src/tar/extract.js';
-import { extractIntoEmpty, scanNormalized } from '../../src/tar/extract-gnu.js';
+import { ExtractWhileWritten, extractIntoEmpty, scanNormalized } from '../../src/tar/extract-gnu.js';
 import { memberToSpec, readTar } from '../../src/tar/reader.js';
 import { walkTree } from '../../src/tar/tree.js';
 import { tarChunks } from '../../src/tar/writer.js';
@@ -175,5 +177,96 @@ describe('extractIntoEmpty (GNU tar) gives the tree applyEntries gives', () => {
     expect(readFileSync(path.join(root, 'escape'), 'utf8')).toBe('pwned');
     expect(readFileSync(path.join(root, 'dotdot'), 'utf8')).toBe('pwned');
     expect(existsSync(path.join(root, 'hl'))).toBe(false);
+  });
+});
+
+describe('ExtractWhileWritten: a layer extracted by GNU tar while a conversion writes it', () => {
+  if (!requireTools('root', 'tar')) return;
+  const withXattrs = xattrsAvailable();
+
+  /** Converts a foreign tarball (written from `entries`) with `tap` watching, as FROM tarball does. */
+  async function convert(entries: TarEntrySpec[], tap: ExtractWhileWritten) {
+    const work = tmp('rootc-ahead-');
+    const bytes = await collect(tarChunks(entries));
+    const store = new BlobStore(path.join(work, 'store'));
+    const layer = await tarballToLayer(() => Readable.from([bytes]), store, { compression: 'none', tap });
+    return { layer, store };
+  }
+
+  it('gives the tree the stored layer gives, once the layer is stored, and names it by its diff_id', async () => {
+    const work = tmp('rootc-ahead-');
+    const [a, b] = [path.join(work, 'a'), path.join(work, 'b')];
+    mkdirSync(a);
+    mkdirSync(b);
+    const tap = new ExtractWhileWritten(b);
+    // A foreign tarball: ./ names, a path through one of its own symlinks (normalized on the way).
+    const entries = [
+      ...layer(withXattrs).map((e) => ({ ...e, path: `./${e.path}` })),
+      file('lib/through-symlink', 'x'),
+    ];
+    const { layer: stored, store } = await convert(entries, tap);
+    expect(await tap.done).toBe(stored.diffId);
+    await applyEntries(specs(readFileSync(store.path(stored.digest))), a, { whiteouts: 'apply' });
+    const want = await snapshot(a);
+    expect(want).toContainEqual(expect.objectContaining({ path: 'usr/lib/through-symlink' }));
+    expect(await snapshot(b)).toEqual(want);
+  });
+
+  it('keeps a hostile tarball inside the root (tar only sees the normalized layer)', async () => {
+    const work = tmp('rootc-ahead-');
+    const outside = path.join(work, 'outside');
+    const root = path.join(work, 'root');
+    mkdirSync(outside);
+    mkdirSync(root);
+    const tap = new ExtractWhileWritten(root);
+    const { layer: stored } = await convert(
+      [
+        { ...base, path: 'etc', type: 'symlink', linkname: outside, mode: 0o777 },
+        file('etc/passwd', 'pwned'),
+        { ...base, path: 'up', type: 'symlink', linkname: '../../..', mode: 0o777 },
+        file('up/escape', 'pwned'),
+        file('../../dotdot', 'pwned'),
+        { ...base, path: 'hl', type: 'hardlink', linkname: '../../../etc/shadow', mode: 0o644 },
+      ],
+      tap,
+    );
+    expect(await tap.done).toBe(stored.diffId);
+    expect(readdirSync(outside)).toEqual([]);
+    expect(readdirSync(work).sort()).toEqual(['outside', 'root']);
+    expect(readFileSync(path.join(root, outside, 'passwd'), 'utf8')).toBe('pwned');
+    expect(readFileSync(path.join(root, 'escape'), 'utf8')).toBe('pwned');
+    expect(readFileSync(path.join(root, 'dotdot'), 'utf8')).toBe('pwned');
+  });
+
+  it('is spoiled by what it may not hand to tar as it is: a host-only xattr', async () => {
+    const root = tmp('rootc-ahead-');
+    const tap = new ExtractWhileWritten(root);
+    const { layer: stored } = await convert(
+      [
+        dir('d'),
+        file('d/f', 'f', { xattrs: { 'trusted.overlay.opaque': Buffer.from('y') } }),
+        file('g', 'g'),
+      ],
+      tap,
+    );
+    expect(stored.diffId).toMatch(/^sha256:/);
+    expect(await tap.done).toBeUndefined();
+  });
+
+  it('is spoiled when writing the layer fails, and when tar fails', async () => {
+    const root = tmp('rootc-ahead-');
+    const tap = new ExtractWhileWritten(root);
+    const store = new BlobStore(path.join(tmp('rootc-ahead-'), 'store'));
+    const broken = Buffer.concat([await collect(tarChunks([file('a', 'x'.repeat(4096))]))]).subarray(0, 1024);
+    await expect(
+      tarballToLayer(() => Readable.from([broken]), store, { compression: 'none', tap }),
+    ).rejects.toThrow();
+    expect(await tap.done).toBeUndefined();
+
+    // tar cannot write into a directory that does not exist.
+    const gone = new ExtractWhileWritten(path.join(tmp('rootc-ahead-'), 'missing'));
+    const { layer: stored } = await convert([file('a', 'a'), file('b', 'b')], gone);
+    expect(stored.size).toBeGreaterThan(0);
+    expect(await gone.done).toBeUndefined();
   });
 });

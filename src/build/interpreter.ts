@@ -116,6 +116,9 @@ export class BuildInterpreter {
       for (const stage of ir.stages) {
         this.stages.set(stage.id, await this.runStage(stage));
       }
+      // Every layer is made (each stage waits for its own): the layer thread is stopped, so its heap is freed
+      // while the outputs are written, when the build's memory peaks. Not waited for here: close() does.
+      this.layerMaker.close().catch(() => {});
     } catch (err) {
       // No result, so no close() by the caller: stop the layer thread here (its jobs have all ended).
       await this.layerMaker.close();

@@ -74,6 +74,7 @@ export class LayerMaker {
     { resolve: (l: Layer | undefined) => void; reject: (e: Error) => void }
   >();
   private nextId = 1;
+  private stopping: Promise<unknown> | undefined;
 
   constructor(private readonly store: BlobStore) {}
 
@@ -134,10 +135,12 @@ export class LayerMaker {
     });
   }
 
+  /** Stops the thread (its heap is freed); later layers are made on this thread. Safe to call again. */
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
     this.starting = Promise.resolve(undefined);
-    await worker?.terminate();
+    if (worker) this.stopping = worker.terminate();
+    await this.stopping;
   }
 }

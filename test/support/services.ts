@@ -400,6 +400,14 @@ function processesUsing(dir: string): number[] {
   return pids.filter(alive);
 }
 
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return '?';
+  }
+}
+
 function mountsUnder(dir: string): string[] {
   const out: string[] = [];
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
@@ -435,9 +443,11 @@ export async function stopServices(
     }
   }
   const leftovers = processesUsing(stateDir);
+  // Named with their command lines, so a log says which test or service left them.
+  const named = leftovers.map((pid) => `${pid} (${commandLine(pid).slice(0, 160)})`);
   for (const pid of leftovers) kill(pid, 'SIGKILL');
   for (const pid of leftovers) await waitExit(pid, 5000);
-  if (leftovers.length) log(`killed leftover processes ${leftovers.join(' ')}`, true);
+  if (leftovers.length) log(`killed leftover processes ${named.join(', ')}`, true);
   const mounts = mountsUnder(stateDir);
   for (const mp of mounts) {
     const r = await execa('umount', [mp], { reject: false });

@@ -83,6 +83,25 @@ async function* specs(bytes: Buffer): AsyncGenerator<TarEntrySpec> {
   for await (const m of readTar(Readable.from([bytes]))) yield memberToSpec(m);
 }
 
+/** A layer that climbs out: through a symlink to `outside`, a relative symlink up, `../` names, a hardlink out. */
+function hostileLayer(outside: string): TarEntrySpec[] {
+  return [
+    { ...base, path: 'etc', type: 'symlink', linkname: outside, mode: 0o777 },
+    file('etc/passwd', 'pwned'),
+    { ...base, path: 'up', type: 'symlink', linkname: '../../..', mode: 0o777 },
+    file('up/escape', 'pwned'),
+    file('../../dotdot', 'pwned'),
+    { ...base, path: 'hl', type: 'hardlink', linkname: '../../../etc/shadow', mode: 0o644 },
+  ];
+}
+
+/** The writes through hostileLayer's symlinks landed where the symlinks point, inside the root. */
+function expectWritesInside(root: string, outside: string): void {
+  expect(readFileSync(path.join(root, outside, 'passwd'), 'utf8')).toBe('pwned');
+  expect(readFileSync(path.join(root, 'escape'), 'utf8')).toBe('pwned');
+  expect(readFileSync(path.join(root, 'dotdot'), 'utf8')).toBe('pwned');
+}
+
 describe('extractIntoEmpty (GNU tar) gives the tree applyEntries gives', () => {
   if (!requireTools('root', 'tar')) return;
   const withXattrs = xattrsAvailable();
@@ -156,26 +175,13 @@ describe('extractIntoEmpty (GNU tar) gives the tree applyEntries gives', () => {
     const outside = path.join(work, 'outside');
     mkdirSync(outside);
     const tarFile = path.join(work, 'layer.tar');
-    await writeLayer(
-      [
-        { ...base, path: 'etc', type: 'symlink', linkname: outside, mode: 0o777 },
-        file('etc/passwd', 'pwned'),
-        { ...base, path: 'up', type: 'symlink', linkname: '../../..', mode: 0o777 },
-        file('up/escape', 'pwned'),
-        file('../../dotdot', 'pwned'),
-        { ...base, path: 'hl', type: 'hardlink', linkname: '../../../etc/shadow', mode: 0o644 },
-      ],
-      tarFile,
-    );
+    await writeLayer(hostileLayer(outside), tarFile);
     const root = path.join(work, 'root');
     mkdirSync(root);
     await extractIntoEmpty(async () => Readable.from([readFileSync(tarFile)]), root, { file: tarFile });
     expect(readdirSync(outside)).toEqual([]);
     expect(readdirSync(work).sort()).toEqual(['layer.tar', 'outside', 'root']);
-    // The writes through the symlinks landed where the symlinks point, inside the root.
-    expect(readFileSync(path.join(root, outside, 'passwd'), 'utf8')).toBe('pwned');
-    expect(readFileSync(path.join(root, 'escape'), 'utf8')).toBe('pwned');
-    expect(readFileSync(path.join(root, 'dotdot'), 'utf8')).toBe('pwned');
+    expectWritesInside(root, outside);
     expect(existsSync(path.join(root, 'hl'))).toBe(false);
   });
 });
@@ -219,23 +225,11 @@ describe('ExtractWhileWritten: a layer extracted by GNU tar while a conversion w
     mkdirSync(outside);
     mkdirSync(root);
     const tap = new ExtractWhileWritten(root);
-    const { layer: stored } = await convert(
-      [
-        { ...base, path: 'etc', type: 'symlink', linkname: outside, mode: 0o777 },
-        file('etc/passwd', 'pwned'),
-        { ...base, path: 'up', type: 'symlink', linkname: '../../..', mode: 0o777 },
-        file('up/escape', 'pwned'),
-        file('../../dotdot', 'pwned'),
-        { ...base, path: 'hl', type: 'hardlink', linkname: '../../../etc/shadow', mode: 0o644 },
-      ],
-      tap,
-    );
+    const { layer: stored } = await convert(hostileLayer(outside), tap);
     expect(await tap.done).toBe(stored.diffId);
     expect(readdirSync(outside)).toEqual([]);
     expect(readdirSync(work).sort()).toEqual(['outside', 'root']);
-    expect(readFileSync(path.join(root, outside, 'passwd'), 'utf8')).toBe('pwned');
-    expect(readFileSync(path.join(root, 'escape'), 'utf8')).toBe('pwned');
-    expect(readFileSync(path.join(root, 'dotdot'), 'utf8')).toBe('pwned');
+    expectWritesInside(root, outside);
   });
 
   it('is spoiled by what it may not hand to tar as it is: a host-only xattr', async () => {

@@ -128,6 +128,14 @@ export async function makeStage3Release(root: string): Promise<Stage3Release> {
     },
     unsigned: { [STAGE3_NAME]: tarBytes, [`${STAGE3_NAME}.DIGESTS`]: good },
   };
+  // Signing started a gpg-agent per home; nothing signs after this, so they are stopped (not left running).
+  for (const h of [homeA, homeB]) {
+    try {
+      execFileSync('gpgconf', ['--homedir', h, '--kill', 'gpg-agent'], { stdio: 'ignore' });
+    } catch {
+      // no agent, or no gpgconf: nothing to stop
+    }
+  }
   const served = path.join(root, 'www');
   for (const [v, files] of Object.entries(variants)) {
     mkdirSync(path.join(served, v), { recursive: true });

@@ -422,9 +422,15 @@ export class BuildInterpreter {
     const layers = (await image()).layers;
     const extracted = layers.length === 1 ? await this.treesAhead.take(key, layers[0]!.diffId) : undefined;
     if (extracted) {
-      await driver.adopt(extracted, materializedKey);
-      trace('materialized ahead, adopted');
-      return driver.prepare(materializedKey);
+      try {
+        await driver.adopt(extracted, materializedKey);
+        trace('materialized ahead, adopted');
+        return driver.prepare(materializedKey);
+      } catch (err) {
+        // Snapshots on another filesystem than the cache's tmp/ (EXDEV): extract the layer as usual.
+        await rm(extracted, { recursive: true, force: true });
+        if (await driver.has(materializedKey)) throw err;
+      }
     }
     const fresh = await driver.prepare(undefined);
     try {

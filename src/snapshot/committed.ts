@@ -32,10 +32,15 @@ export abstract class CommittedSnapshots {
 
   async adopt(tree: string, key: string): Promise<void> {
     const temp = await this.store.newTemp();
-    await rename(tree, path.join(temp, 'fs'));
-    // A bottom snapshot: no parent, and no lower to prune unchanged directories against.
-    if (!(await this.store.publish(temp, key, { prunedDirs: false })))
+    try {
+      await rename(tree, path.join(temp, 'fs'));
+      // A bottom snapshot: no parent, and no lower to prune unchanged directories against.
+      if (await this.store.publish(temp, key, { prunedDirs: false })) return;
+    } catch (err) {
       await rm(temp, { recursive: true, force: true });
+      throw err;
+    }
+    await rm(temp, { recursive: true, force: true });
   }
 
   async *diff(key: string): AsyncIterable<TarEntrySpec> {

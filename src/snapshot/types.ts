@@ -30,7 +30,9 @@ export interface SnapshotDriver {
   prepare(parent: string | undefined): Promise<ActiveSnapshot>;
   /**
    * Publishes `tree` — a finished tree made elsewhere on this filesystem (a base extracted while it was
-   * converted) — as a bottom snapshot `key`, by moving it. If `key` already exists, `tree` is deleted.
+   * converted) — as a bottom snapshot `key`, by moving it. If `key` already exists, `tree` is deleted. Throws when
+   * it cannot be moved (another filesystem: EXDEV) or published, leaving nothing in the driver; whatever is
+   * still at `tree` is then the caller's to remove.
    */
   adopt(tree: string, key: string): Promise<void>;
   /** The layer of a committed snapshot: its changes against its parent, sorted, with whiteouts. */

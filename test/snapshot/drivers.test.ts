@@ -189,6 +189,10 @@ describe.skipIf(!IS_ROOT).each(drivers)('%s driver', (kind, make) => {
     expect(existsSync(again)).toBe(false);
     expect(existsSync(path.join(store, 'snapshots/adopted/fs/other'))).toBe(false);
     expect(await readdir(path.join(store, 'tmp')).catch(() => [])).toEqual([]);
+    // A tree it cannot move: an error, and nothing published or left behind.
+    await expect(driver.adopt(path.join(dir, 'no-such-tree'), 'never')).rejects.toThrow(/ENOENT/);
+    expect(await driver.has('never')).toBe(false);
+    expect(await readdir(path.join(store, 'tmp')).catch(() => [])).toEqual([]);
   });
 
   it('refuses keys that are not plain names', async () => {

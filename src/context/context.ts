@@ -107,20 +107,27 @@ export class BuildContext {
     const abs = this.resolve(rel, true);
     const stat = lstatSync(abs);
     yield { rel, abs, stat };
-    if (stat.isDirectory()) yield* this.walkDir(rel === '.' ? '' : rel, abs);
+    if (stat.isDirectory()) {
+      const dir = rel === '.' ? '' : rel;
+      yield* this.walkDir(dir, abs, this.ignore.matchInfoOfPath(dir));
+    }
   }
 
-  private *walkDir(rel: string, abs: string): Generator<ContextEntry> {
+  /** `rel`'s entries; `info` is the ignore patterns' matchInfo of `rel` (each entry is tested once). */
+  private *walkDir(rel: string, abs: string, info: boolean[] | undefined): Generator<ContextEntry> {
     const names = readdirSync(abs).sort(byteOrder);
+    // `abs` is absolute and clean, a name has no `/`: joined without path.join's normalizing.
+    const prefix = abs.endsWith('/') ? abs : `${abs}/`;
     for (const name of names) {
       const childRel = rel ? `${rel}/${name}` : name;
-      const excluded = this.ignore.matches(childRel);
+      const childInfo = this.ignore.matchInfo(childRel, info);
+      const excluded = this.ignore.excludedBy(childInfo);
       if (excluded && !this.ignore.hasExclusions) continue;
-      const childAbs = path.join(abs, name);
+      const childAbs = prefix + name;
       const stat = lstatSync(childAbs);
       if (!excluded) yield { rel: childRel, abs: childAbs, stat };
       // With `!` re-inclusions an excluded dir may still hold included files: descend anyway.
-      if (stat.isDirectory()) yield* this.walkDir(childRel, childAbs);
+      if (stat.isDirectory()) yield* this.walkDir(childRel, childAbs, childInfo);
     }
   }
 

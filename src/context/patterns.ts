@@ -110,6 +110,38 @@ export class PatternMatcher {
     return this.patterns.length === 0;
   }
 
+  /**
+   * For a walk (moby's MatchesUsingParentResults): which patterns match `file` itself or one of its parent
+   * directories, given the same for its parent directory (`parent`, undefined at the top). One test per
+   * pattern per path, where `matches` tests every pattern against every ancestor again.
+   */
+  matchInfo(file: string, parent: readonly boolean[] | undefined): boolean[] {
+    const info = new Array<boolean>(this.patterns.length);
+    for (let i = 0; i < this.patterns.length; i++)
+      info[i] = (parent !== undefined && parent[i] === true) || matchOne(this.patterns[i]!, file);
+    return info;
+  }
+
+  /** `matchInfo` of every directory from the top down to `dir` (a walk that starts below the top). */
+  matchInfoOfPath(dir: string): boolean[] | undefined {
+    if (dir === '' || dir === '.') return undefined;
+    let info: boolean[] | undefined;
+    let at = 0;
+    for (;;) {
+      const slash = dir.indexOf('/', at);
+      info = this.matchInfo(slash < 0 ? dir : dir.slice(0, slash), info);
+      if (slash < 0) return info;
+      at = slash + 1;
+    }
+  }
+
+  /** Whether a path whose `matchInfo` is `info` is excluded: the last pattern that matches decides. */
+  excludedBy(info: readonly boolean[]): boolean {
+    let matched = false;
+    for (let i = 0; i < this.patterns.length; i++) if (info[i]) matched = !this.patterns[i]!.exclusion;
+    return matched;
+  }
+
   /** MatchesOrParentMatches: true when `file` (or one of its parent dirs) is excluded from the context. */
   matches(file: string): boolean {
     let matched = false;

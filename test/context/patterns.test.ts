@@ -50,6 +50,56 @@ describe('PatternMatcher (.dockerignore)', () => {
   ])('%j excludes %s → %s', (patterns, file, want) => {
     expect(m(patterns, file)).toBe(want);
   });
+
+  it('decides in a walk, from the parent directory results, exactly as matches() decides from scratch', () => {
+    const patternSets = [
+      ['*.md'],
+      ['**/*.md', '!docs/keep.md'],
+      ['dir', '!dir/keep', 'dir/keep/tmp'],
+      ['a/*/c', '!a/b'],
+      ['*', '!keep', 'keep/x*'],
+      ['node_modules', '**/dist/**'],
+      ['docs/**', '!docs/a'],
+    ];
+    const paths = [
+      'README.md',
+      'docs',
+      'docs/README.md',
+      'docs/keep.md',
+      'docs/a',
+      'docs/a/b',
+      'docs/a/b/c.md',
+      'dir',
+      'dir/drop',
+      'dir/keep',
+      'dir/keep/file',
+      'dir/keep/tmp',
+      'dir/keep/tmp/x',
+      'a',
+      'a/b',
+      'a/b/c',
+      'a/b/d/c',
+      'keep',
+      'keep/xy',
+      'keep/y',
+      'other',
+      'node_modules/x/y.js',
+      'src/dist/out/z.js',
+    ];
+    let checked = 0;
+    for (const patterns of patternSets) {
+      const matcher = new PatternMatcher(patterns);
+      for (const file of paths) {
+        const slash = file.lastIndexOf('/');
+        const parent = matcher.matchInfoOfPath(slash < 0 ? '' : file.slice(0, slash));
+        expect(matcher.excludedBy(matcher.matchInfo(file, parent)), `${patterns} ${file}`).toBe(
+          matcher.matches(file),
+        );
+        checked++;
+      }
+    }
+    expect(checked).toBe(patternSets.length * paths.length);
+  });
 });
 
 describe('parseIgnoreFile', () => {

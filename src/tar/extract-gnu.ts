@@ -160,15 +160,8 @@ export class ExtractWhileWritten implements TarTap {
 
   entry(spec: TarEntrySpec): void {
     if (this.spoiled) return;
-    const node = spec.type === 'char' || spec.type === 'block';
-    if (
-      (node && !this.can.devices) ||
-      (spec.type === 'fifo' && !this.can.fifos) ||
-      path.posix.basename(spec.path).startsWith(WHITEOUT_PREFIX) ||
-      (spec.xattrs && Object.keys(spec.xattrs).some(isHostOnlyXattr))
-    ) {
+    if (!tarTakesAsIs(spec, this.can) || path.posix.basename(spec.path).startsWith(WHITEOUT_PREFIX))
       this.spoil();
-    }
   }
 
   write(chunk: Buffer): Promise<void> | undefined {
@@ -211,6 +204,16 @@ export class ExtractWhileWritten implements TarTap {
 }
 
 const PIPE_BATCH = 256 * 1024;
+
+/**
+ * Whether GNU tar, given this (normalized) entry's bytes as they are, makes what `applyEntries` would: no
+ * host-only xattr to drop, no device node or fifo this process cannot make (those become placeholders).
+ */
+function tarTakesAsIs(spec: TarEntrySpec, can: { devices: boolean; fifos: boolean }): boolean {
+  if (spec.xattrs && Object.keys(spec.xattrs).some(isHostOnlyXattr)) return false;
+  if ((spec.type === 'char' || spec.type === 'block') && !can.devices) return false;
+  return spec.type !== 'fifo' || can.fifos;
+}
 
 function emptyDir(dir: string): void {
   for (const name of readdirSync(dir)) rmSync(path.join(dir, name), { recursive: true, force: true });
@@ -327,9 +330,7 @@ export async function scanNormalized(
       // The raw names, not cleaned ones: tar itself must read them as the same paths.
       if (spec.path !== o.name.replace(/\/+$/, '')) return undefined;
       if (spec.type === 'hardlink' && spec.linkname !== o.linkname) return undefined;
-      if (spec.xattrs && Object.keys(spec.xattrs).some(isHostOnlyXattr)) return undefined;
-      if ((spec.type === 'char' || spec.type === 'block') && !can.devices) return undefined;
-      if (spec.type === 'fifo' && !can.fifos) return undefined;
+      if (!tarTakesAsIs(spec, can)) return undefined;
       originals[i - 1] = undefined as unknown as RawHeader; // keep memory flat
     }
     if (!clean || i !== members) return undefined;
